@@ -1,0 +1,1 @@
+"""Broadsheet: a self-hosted service for keeping up with arXiv papers."""

@@ -1,0 +1,109 @@
+"""Plain records that every ingest source produces and the upsert pipeline consumes.
+
+A source never touches the database: it parses upstream bytes into PaperRecord values, and
+`broadsheet.ingest.upsert.upsert_papers` is the only writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+NEW_STYLE_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
+OLD_STYLE_ID = re.compile(r"^([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
+ID_PREFIXES = ("arxiv:", "https://arxiv.org/abs/", "http://arxiv.org/abs/", "oai:arxiv.org:")
+
+
+class IngestError(Exception):
+    """An upstream response or file that cannot be taken; the message names the source and position."""
+
+
+def split_arxiv_id(raw: str) -> tuple[str, int | None]:
+    """`arXiv:2501.01234v3` -> ('2501.01234', 3); old-style ids (`hep-th/9901001`) too.
+
+    Raises ValueError for anything that is not an arXiv identifier.
+    """
+    text = raw.strip()
+    lowered = text.lower()
+    for prefix in ID_PREFIXES:
+        if lowered.startswith(prefix):
+            text = text[len(prefix):]
+            break
+    match = NEW_STYLE_ID.match(text) or OLD_STYLE_ID.match(text)
+    if not match:
+        raise ValueError(f"not an arXiv identifier: {raw[:80]!r}")
+    version = int(match.group(2)) if match.group(2) else None
+    return match.group(1), version
+
+
+_NAME_PUNCTUATION = re.compile(r"[^\w\s-]")
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_author_name(name: str) -> str:
+    """A key under which spellings of one name meet: accents folded, case and punctuation dropped."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    folded = _NAME_PUNCTUATION.sub(" ", folded).replace("-", " ")
+    return _SPACES.sub(" ", folded).strip()
+
+
+def clean_text(text: str | None) -> str:
+    """Whitespace runs (including upstream hard line breaks) collapsed to one space."""
+    if not text:
+        return ""
+    return _SPACES.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    version: int
+    created_at: datetime | None = None
+    size: str = ""
+
+
+@dataclass
+class PaperRecord:
+    """One paper as one upstream saw it at one moment."""
+
+    arxiv_id: str
+    version: int = 1
+    title: str = ""
+    abstract: str = ""
+    authors: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)  # primary first, then cross-lists
+    submitter: str = ""
+    comments: str = ""
+    journal_ref: str = ""
+    doi: str = ""
+    report_no: str = ""
+    license: str = ""
+    versions: list[VersionRecord] = field(default_factory=list)
+    submitted_at: datetime | None = None
+    updated_at: datetime | None = None
+    announced_on: date | None = None
+    datestamp: date | None = None
+    deleted: bool = False
+
+    def content_hash(self) -> str:
+        """Stable hash of what a reader sees; equal records from any source hash equal."""
+        payload = json.dumps(
+            [
+                self.title, self.abstract, self.authors, self.categories, self.submitter, self.comments,
+                self.journal_ref, self.doi, self.report_no, self.license,
+            ],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def precedence(self) -> tuple[int, date, str]:
+        """Total order deciding which record's content wins: highest version, then newest datestamp,
+        then content hash (an arbitrary but fixed tie-break), so the outcome never depends on order."""
+        if self.deleted:
+            return (0, date.min, "")
+        return (self.version, self.datestamp or date.min, self.content_hash())

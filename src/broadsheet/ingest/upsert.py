@@ -1,0 +1,381 @@
+"""The one writer of papers: merges PaperRecords into the database, idempotent and order-independent.
+
+Rule: every field is a commutative merge of all records ever seen for an arXiv id. Content (title,
+abstract, authors, categories, ...) comes from the record of highest precedence (version, then
+datestamp, then content hash); `announced_on` is the earliest estimate, datestamps the newest,
+versions the union. Re-ingesting any window, in any order, therefore gives the same rows, and a
+re-ingest that brings nothing new writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import transaction
+
+from broadsheet.ingest.categories import category_archive, category_name
+from broadsheet.ingest.records import PaperRecord, VersionRecord, normalize_author_name
+from broadsheet.papers.models import Author, Category, Paper, PaperAuthor, PaperCategory, PaperVersion
+
+QUERY_CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+CONTENT_FIELDS = (
+    "version", "title", "abstract", "submitter", "comments", "journal_ref", "doi", "report_no", "license",
+    "content_hash",
+)
+MERGED_FIELDS = (
+    "primary_category_id", "submitted_at", "updated_at", "announced_on", "source_datestamp", "deleted_on",
+    "is_deleted",
+)
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    deleted: int = 0
+
+    def add(self, other: UpsertResult) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.skipped += other.skipped
+        self.deleted += other.deleted
+
+    @property
+    def seen(self) -> int:
+        return self.created + self.updated + self.unchanged + self.skipped
+
+
+def _min_date(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def _max_date(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def _merge_versions(a: Sequence[VersionRecord], b: Sequence[VersionRecord]) -> list[VersionRecord]:
+    by_number: dict[int, VersionRecord] = {}
+    for item in (*a, *b):
+        known = by_number.get(item.version)
+        if known is None:
+            by_number[item.version] = item
+        else:
+            by_number[item.version] = VersionRecord(
+                item.version,
+                _min_date(known.created_at, item.created_at),
+                max(known.size, item.size),
+            )
+    return [by_number[number] for number in sorted(by_number)]
+
+
+@dataclass
+class _State:
+    """The merged values of one paper, as they are or are about to be in the database."""
+
+    content: PaperRecord | None  # None: the row's content is kept as it is
+    version: int
+    content_hash: str
+    primary_category_id: str | None
+    submitted_at: datetime | None
+    updated_at: datetime | None
+    announced_on: date | None
+    source_datestamp: date | None
+    deleted_on: date | None
+    versions: dict[int, VersionRecord]
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_on is not None and (
+            self.source_datestamp is None or self.deleted_on >= self.source_datestamp
+        )
+
+    def precedence(self) -> tuple[int, date, str]:
+        if not self.content_hash:
+            return (0, date.min, "")
+        return (self.version, self.source_datestamp or date.min, self.content_hash)
+
+
+EMPTY_STATE = _State(None, 0, "", None, None, None, None, None, None, {})
+
+
+def _record_state(record: PaperRecord) -> _State:
+    if record.deleted:
+        return _State(None, 0, "", None, None, None, record.announced_on, None, record.datestamp, {})
+    return _State(
+        content=record,
+        version=record.version,
+        content_hash=record.content_hash(),
+        primary_category_id=record.categories[0] if record.categories else None,
+        submitted_at=record.submitted_at,
+        updated_at=record.updated_at,
+        announced_on=record.announced_on,
+        source_datestamp=record.datestamp,
+        deleted_on=None,
+        versions={v.version: v for v in record.versions},
+    )
+
+
+def _row_state(paper: Paper, versions: dict[int, VersionRecord]) -> _State:
+    return _State(
+        content=None,
+        version=paper.version,
+        content_hash=paper.content_hash,
+        primary_category_id=paper.primary_category_id,
+        submitted_at=paper.submitted_at,
+        updated_at=paper.updated_at,
+        announced_on=paper.announced_on,
+        source_datestamp=paper.source_datestamp,
+        deleted_on=paper.deleted_on,
+        versions=versions,
+    )
+
+
+def _merge_state(row: _State, incoming: _State) -> _State:
+    winner = incoming if incoming.precedence() > row.precedence() else row
+    versions = {v.version: v for v in _merge_versions(list(row.versions.values()), list(incoming.versions.values()))}
+    submitted_at = _min_date(row.submitted_at, incoming.submitted_at)
+    updated_at = _max_date(row.updated_at, incoming.updated_at)
+    if versions:
+        first, last = versions[min(versions)], versions[max(versions)]
+        submitted_at = first.created_at or submitted_at
+        updated_at = last.created_at or updated_at
+    return _State(
+        content=winner.content,
+        version=winner.version,
+        content_hash=winner.content_hash,
+        primary_category_id=winner.primary_category_id,
+        submitted_at=submitted_at,
+        updated_at=updated_at,
+        announced_on=_min_date(row.announced_on, incoming.announced_on),
+        source_datestamp=_max_date(row.source_datestamp, incoming.source_datestamp),
+        deleted_on=_max_date(row.deleted_on, incoming.deleted_on),
+        versions=versions,
+    )
+
+
+def _chunks(items: Sequence, size: int = QUERY_CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _ensure_categories(codes: set[str]) -> None:
+    if not codes:
+        return
+    known = set(Category.objects.filter(code__in=codes).values_list("code", flat=True))
+    missing = codes - known
+    if missing:
+        Category.objects.bulk_create(
+            [Category(code=code, name=category_name(code), archive=category_archive(code)) for code in missing],
+            ignore_conflicts=True,
+        )
+
+
+def _ensure_authors(names: Iterable[str]) -> dict[str, int]:
+    """Author ids by normalised name, creating the authors not yet known."""
+    display_by_key: dict[str, str] = {}
+    for name in names:
+        key = normalize_author_name(name)
+        if key:
+            # the smallest spelling is the display name, whichever paper brought it first
+            display_by_key[key] = min(display_by_key.get(key, name), name)
+    keys = sorted(display_by_key)
+    ids: dict[str, int] = {}
+    for chunk in _chunks(keys):
+        ids.update(Author.objects.filter(normalized_name__in=chunk).values_list("normalized_name", "id"))
+    missing = [key for key in keys if key not in ids]
+    if missing:
+        Author.objects.bulk_create(
+            [Author(name=display_by_key[key][:300], normalized_name=key[:300]) for key in missing],
+            ignore_conflicts=True,
+            batch_size=QUERY_CHUNK,
+        )
+        for chunk in _chunks(missing):
+            ids.update(Author.objects.filter(normalized_name__in=chunk).values_list("normalized_name", "id"))
+    return ids
+
+
+def _apply_content(paper: Paper, record: PaperRecord) -> None:
+    paper.title = record.title
+    paper.abstract = record.abstract
+    paper.submitter = record.submitter[:300]
+    paper.comments = record.comments
+    paper.journal_ref = record.journal_ref
+    paper.doi = record.doi[:300]
+    paper.report_no = record.report_no[:300]
+    paper.license = record.license[:300]
+
+
+def _apply_state(paper: Paper, state: _State) -> None:
+    paper.version = state.version
+    paper.content_hash = state.content_hash
+    paper.primary_category_id = state.primary_category_id
+    paper.submitted_at = state.submitted_at
+    paper.updated_at = state.updated_at
+    paper.announced_on = state.announced_on
+    paper.source_datestamp = state.source_datestamp
+    paper.deleted_on = state.deleted_on
+    paper.is_deleted = state.is_deleted
+
+
+def _snapshot(paper: Paper) -> tuple:
+    return tuple(getattr(paper, name) for name in CONTENT_FIELDS + MERGED_FIELDS)
+
+
+def upsert_papers(
+    records: Iterable[PaperRecord],
+    *,
+    now: datetime,
+    keep_categories: set[str] | frozenset[str] = frozenset(),
+) -> UpsertResult:
+    """Merge `records` into the database in one transaction (a savepoint inside a caller's)."""
+    result = UpsertResult()
+    batch: dict[str, _State] = {}
+    for record in records:
+        if keep_categories and not record.deleted and not keep_categories.intersection(record.categories):
+            result.skipped += 1
+            continue
+        incoming = _record_state(record)
+        known = batch.get(record.arxiv_id)
+        batch[record.arxiv_id] = incoming if known is None else _merge_state(known, incoming)
+    if not batch:
+        return result
+    with transaction.atomic():
+        _upsert_batch(batch, now, result)
+    return result
+
+
+def _upsert_batch(batch: dict[str, _State], now: datetime, result: UpsertResult) -> None:
+    ids = sorted(batch)
+    existing: dict[str, Paper] = {}
+    for chunk in _chunks(ids):
+        for paper in Paper.objects.filter(arxiv_id__in=chunk):
+            existing[paper.arxiv_id] = paper
+    stored_versions: dict[int, dict[int, VersionRecord]] = {}
+    existing_pks = [paper.pk for paper in existing.values()]
+    for chunk in _chunks(existing_pks):
+        for paper_id, number, created_at, size in PaperVersion.objects.filter(paper_id__in=chunk).values_list(
+            "paper_id", "version", "created_at", "size"
+        ):
+            stored_versions.setdefault(paper_id, {})[number] = VersionRecord(number, created_at, size)
+
+    new_papers: list[Paper] = []
+    changed_papers: list[Paper] = []
+    states: dict[str, _State] = {}
+    content_changed: list[Paper] = []  # rows whose authors/categories are to be (re)written
+    announced_changed: list[Paper] = []
+    for arxiv_id in ids:
+        incoming = batch[arxiv_id]
+        paper = existing.get(arxiv_id)
+        if paper is None:
+            state = _merge_state(EMPTY_STATE, incoming)
+            paper = Paper(arxiv_id=arxiv_id, title="", first_ingested_at=now, last_ingested_at=now)
+            if state.content is not None:
+                _apply_content(paper, state.content)
+                content_changed.append(paper)
+            _apply_state(paper, state)
+            new_papers.append(paper)
+            result.created += 1
+            if state.is_deleted:
+                result.deleted += 1
+        else:
+            before = _snapshot(paper)
+            was_deleted = paper.is_deleted
+            old_announced = paper.announced_on
+            state = _merge_state(_row_state(paper, stored_versions.get(paper.pk, {})), incoming)
+            if state.content is not None:
+                _apply_content(paper, state.content)
+            _apply_state(paper, state)
+            if _snapshot(paper) != before:
+                paper.last_ingested_at = now
+                changed_papers.append(paper)
+                result.updated += 1
+                if state.content_hash != before[CONTENT_FIELDS.index("content_hash")]:
+                    content_changed.append(paper)
+                elif paper.announced_on != old_announced:
+                    announced_changed.append(paper)
+                if paper.is_deleted and not was_deleted:
+                    result.deleted += 1
+            else:
+                result.unchanged += 1
+        states[arxiv_id] = state
+
+    codes: set[str] = set()
+    author_names: list[str] = []
+    for paper in content_changed:
+        content = states[paper.arxiv_id].content
+        assert content is not None
+        codes.update(content.categories)
+        author_names.extend(content.authors)
+    for state in states.values():
+        if state.primary_category_id:
+            codes.add(state.primary_category_id)
+    _ensure_categories(codes)
+    author_ids = _ensure_authors(author_names)
+
+    Paper.objects.bulk_create(new_papers, batch_size=QUERY_CHUNK)
+    if changed_papers:
+        Paper.objects.bulk_update(
+            changed_papers, fields=[*CONTENT_FIELDS, *MERGED_FIELDS, "last_ingested_at"], batch_size=200
+        )
+
+    rewritten = [paper.pk for paper in content_changed if paper.arxiv_id in existing]
+    for chunk in _chunks(rewritten):
+        PaperAuthor.objects.filter(paper_id__in=chunk).delete()
+        PaperCategory.objects.filter(paper_id__in=chunk).delete()
+    authorships: list[PaperAuthor] = []
+    listings: list[PaperCategory] = []
+    for paper in content_changed:
+        content = states[paper.arxiv_id].content
+        assert content is not None
+        position = 0
+        for name in content.authors:
+            author_id = author_ids.get(normalize_author_name(name))
+            if author_id is None:
+                continue
+            authorships.append(PaperAuthor(paper_id=paper.pk, author_id=author_id, position=position, name=name[:300]))
+            position += 1
+        seen_codes: set[str] = set()
+        for position, code in enumerate(content.categories):
+            if code in seen_codes:
+                continue
+            seen_codes.add(code)
+            listings.append(PaperCategory(
+                paper_id=paper.pk, category_id=code, position=position, is_primary=position == 0,
+                announced_on=paper.announced_on,
+            ))
+    PaperAuthor.objects.bulk_create(authorships, batch_size=QUERY_CHUNK)
+    PaperCategory.objects.bulk_create(listings, batch_size=QUERY_CHUNK)
+    for paper in announced_changed:
+        PaperCategory.objects.filter(paper_id=paper.pk).update(announced_on=paper.announced_on)
+
+    # version rows last: new papers have their primary keys from bulk_create by now
+    new_by_id = {paper.arxiv_id: paper for paper in new_papers}
+    version_rows: list[PaperVersion] = []
+    for arxiv_id, state in states.items():
+        paper = existing.get(arxiv_id) or new_by_id[arxiv_id]
+        stored = stored_versions.get(paper.pk, {}) if arxiv_id in existing else {}
+        for number, item in state.versions.items():
+            known = stored.get(number)
+            if known is None:
+                version_rows.append(PaperVersion(
+                    paper_id=paper.pk, version=number, created_at=item.created_at, size=item.size[:40]
+                ))
+            elif (known.created_at, known.size) != (item.created_at, item.size):
+                PaperVersion.objects.filter(paper_id=paper.pk, version=number).update(
+                    created_at=item.created_at, size=item.size[:40]
+                )
+    PaperVersion.objects.bulk_create(version_rows, batch_size=QUERY_CHUNK)
