@@ -55,66 +55,149 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     # core
-    Setting("BROADSHEET_DATA_DIR", "./data",
-            "Folder for the SQLite database, the generated secret key, the job queue, the outbox and "
-            "indexes. Created on first use."),
-    Setting("BROADSHEET_DEBUG", "false",
-            "Django debug mode. Never enable on a public server: it shows tracebacks and settings.",
-            parse_bool),
-    Setting("BROADSHEET_SECRET_KEY", "",
-            "Django secret key (signs sessions, CSRF and tokens). When empty, a random key is generated "
-            "once into DATA_DIR/secret_key and reused. The placeholder value `change-me` is refused "
-            "unless debug is on."),
-    Setting("BROADSHEET_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]",
-            "Host names the web server answers to (comma or space separated).", parse_list),
-    Setting("BROADSHEET_BASE_URL", "http://127.0.0.1:8000",
-            "Public URL of this site, used to build every absolute link (feeds, emails); never taken "
-            "from a request's Host header."),
+    Setting(
+        "BROADSHEET_DATA_DIR",
+        "./data",
+        "Folder for the SQLite database, the generated secret key, the job queue, the outbox and "
+        "indexes. Created on first use.",
+    ),
+    Setting(
+        "BROADSHEET_DEBUG",
+        "false",
+        "Django debug mode. Never enable on a public server: it shows tracebacks and settings.",
+        parse_bool,
+    ),
+    Setting(
+        "BROADSHEET_SECRET_KEY",
+        "",
+        "Django secret key (signs sessions, CSRF and tokens). When empty, a random key is generated "
+        "once into DATA_DIR/secret_key and reused. The placeholder value `change-me` is refused "
+        "unless debug is on.",
+    ),
+    Setting(
+        "BROADSHEET_ALLOWED_HOSTS",
+        "localhost,127.0.0.1,[::1]",
+        "Host names the web server answers to (comma or space separated).",
+        parse_list,
+    ),
+    Setting(
+        "BROADSHEET_BASE_URL",
+        "http://127.0.0.1:8000",
+        "Public URL of this site, used to build every absolute link (feeds, emails); never taken "
+        "from a request's Host header.",
+    ),
     Setting("BROADSHEET_TIME_ZONE", "UTC", "Time zone in which pages show dates."),
     Setting("BROADSHEET_LOG_LEVEL", "INFO", "Log level of Broadsheet's own loggers."),
     # database and queue
-    Setting("DATABASE_URL", "",
-            "Database URL. Empty: SQLite in WAL mode at DATA_DIR/broadsheet.sqlite3. PostgreSQL 15+: "
-            "`postgres://USER:PASSWORD@HOST:5432/NAME`.", group="database"),
-    Setting("REDIS_URL", "",
-            "Redis URL for the job queue (`redis://HOST:6379/0`). Empty: a SQLite job queue in "
-            "DATA_DIR/jobs.sqlite3.", group="database"),
+    Setting(
+        "DATABASE_URL",
+        "",
+        "Database URL. Empty: SQLite in WAL mode at DATA_DIR/broadsheet.sqlite3. PostgreSQL 15+: "
+        "`postgres://USER:PASSWORD@HOST:5432/NAME`.",
+        group="database",
+    ),
+    Setting(
+        "REDIS_URL",
+        "",
+        "Redis URL for the job queue (`redis://HOST:6379/0`). Empty: a SQLite job queue in "
+        "DATA_DIR/jobs.sqlite3.",
+        group="database",
+    ),
     # web server
-    Setting("BROADSHEET_HOST", "127.0.0.1", "Address `broadsheet serve` and `broadsheet up` listen on.",
-            group="server"),
-    Setting("BROADSHEET_PORT", "8000", "Port `broadsheet serve` and `broadsheet up` listen on.", parse_int,
-            group="server"),
+    Setting(
+        "BROADSHEET_HOST",
+        "127.0.0.1",
+        "Address `broadsheet serve` and `broadsheet up` listen on.",
+        group="server",
+    ),
+    Setting(
+        "BROADSHEET_PORT",
+        "8000",
+        "Port `broadsheet serve` and `broadsheet up` listen on.",
+        parse_int,
+        group="server",
+    ),
     Setting("BROADSHEET_WEB_WORKERS", "2", "gunicorn worker processes.", parse_int, group="server"),
     # ingest
-    Setting("BROADSHEET_ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai",
-            "arXiv OAI-PMH endpoint.", group="ingest"),
-    Setting("BROADSHEET_ARXIV_API_URL", "https://export.arxiv.org/api/query",
-            "arXiv API (Atom) endpoint.", group="ingest"),
-    Setting("BROADSHEET_OAI_METADATA_PREFIX", "arXivRaw",
-            "OAI-PMH metadata format: `arXivRaw` (full version history) or `arXiv`.", group="ingest"),
-    Setting("BROADSHEET_OAI_SETS", "cs",
-            "OAI-PMH sets harvested by `broadsheet up` and `broadsheet ingest oai` "
-            "(e.g. `cs`, `physics:astro-ph`, `cs:cs:CL`).", parse_list, group="ingest"),
-    Setting("BROADSHEET_CATEGORIES", "",
-            "When set, only papers with at least one of these arXiv categories are kept "
-            "(e.g. `cs.CL cs.LG`). Empty keeps everything the sets deliver.", parse_list, group="ingest"),
-    Setting("BROADSHEET_INGEST_DAYS", "3",
-            "How many days back `broadsheet up` harvests on its first run.", parse_int, group="ingest"),
-    Setting("BROADSHEET_SNAPSHOT", "",
-            "Path of an arXiv metadata snapshot (JSON Lines, optionally gzipped) that `broadsheet up` "
-            "imports instead of harvesting from arXiv.", group="ingest"),
-    Setting("BROADSHEET_REQUEST_DELAY_SECONDS", "3",
-            "Minimum delay between two requests to the same upstream host (arXiv asks for 3 s).",
-            parse_float, group="ingest"),
-    Setting("BROADSHEET_HTTP_TIMEOUT_SECONDS", "30", "Connect/read timeout of upstream requests.",
-            parse_float, group="ingest"),
-    Setting("BROADSHEET_HTTP_MAX_RETRIES", "5",
-            "Retries of a failed upstream request (5xx, dropped connection, empty page) before giving up.",
-            parse_int, group="ingest"),
-    Setting("BROADSHEET_RETRY_AFTER_CAP_SECONDS", "120",
-            "Longest wait honoured from an upstream `Retry-After` header.", parse_float, group="ingest"),
-    Setting("BROADSHEET_USER_AGENT", "Broadsheet/0.1 (self-hosted arXiv reader)",
-            "User-Agent sent to upstreams.", group="ingest"),
+    Setting(
+        "BROADSHEET_ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai", "arXiv OAI-PMH endpoint.", group="ingest"
+    ),
+    Setting(
+        "BROADSHEET_ARXIV_API_URL",
+        "https://export.arxiv.org/api/query",
+        "arXiv API (Atom) endpoint.",
+        group="ingest",
+    ),
+    Setting(
+        "BROADSHEET_OAI_METADATA_PREFIX",
+        "arXivRaw",
+        "OAI-PMH metadata format: `arXivRaw` (full version history) or `arXiv`.",
+        group="ingest",
+    ),
+    Setting(
+        "BROADSHEET_OAI_SETS",
+        "cs",
+        "OAI-PMH sets harvested by `broadsheet up` and `broadsheet ingest oai` "
+        "(e.g. `cs`, `physics:astro-ph`, `cs:cs:CL`).",
+        parse_list,
+        group="ingest",
+    ),
+    Setting(
+        "BROADSHEET_CATEGORIES",
+        "",
+        "When set, only papers with at least one of these arXiv categories are kept "
+        "(e.g. `cs.CL cs.LG`). Empty keeps everything the sets deliver.",
+        parse_list,
+        group="ingest",
+    ),
+    Setting(
+        "BROADSHEET_INGEST_DAYS",
+        "3",
+        "How many days back `broadsheet up` harvests on its first run.",
+        parse_int,
+        group="ingest",
+    ),
+    Setting(
+        "BROADSHEET_SNAPSHOT",
+        "",
+        "Path of an arXiv metadata snapshot (JSON Lines, optionally gzipped) that `broadsheet up` "
+        "imports instead of harvesting from arXiv.",
+        group="ingest",
+    ),
+    Setting(
+        "BROADSHEET_REQUEST_DELAY_SECONDS",
+        "3",
+        "Minimum delay between two requests to the same upstream host (arXiv asks for 3 s).",
+        parse_float,
+        group="ingest",
+    ),
+    Setting(
+        "BROADSHEET_HTTP_TIMEOUT_SECONDS",
+        "30",
+        "Connect/read timeout of upstream requests.",
+        parse_float,
+        group="ingest",
+    ),
+    Setting(
+        "BROADSHEET_HTTP_MAX_RETRIES",
+        "5",
+        "Retries of a failed upstream request (5xx, dropped connection, empty page) before giving up.",
+        parse_int,
+        group="ingest",
+    ),
+    Setting(
+        "BROADSHEET_RETRY_AFTER_CAP_SECONDS",
+        "120",
+        "Longest wait honoured from an upstream `Retry-After` header.",
+        parse_float,
+        group="ingest",
+    ),
+    Setting(
+        "BROADSHEET_USER_AGENT",
+        "Broadsheet/0.1 (self-hosted arXiv reader)",
+        "User-Agent sent to upstreams.",
+        group="ingest",
+    ),
 )
 
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 NEW_STYLE_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
 OLD_STYLE_ID = re.compile(r"^([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
@@ -31,7 +32,7 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None]:
     lowered = text.lower()
     for prefix in ID_PREFIXES:
         if lowered.startswith(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
             break
     match = NEW_STYLE_ID.match(text) or OLD_STYLE_ID.match(text)
     if not match:
@@ -44,6 +45,7 @@ _NAME_PUNCTUATION = re.compile(r"[^\w\s-]")
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=1 << 17)  # names repeat across papers; the fold is the costly part of an import
 def normalize_author_name(name: str) -> str:
     """A key under which spellings of one name meet: accents folded, case and punctuation dropped."""
     decomposed = unicodedata.normalize("NFKD", name)
@@ -56,7 +58,7 @@ def clean_text(text: str | None) -> str:
     """Whitespace runs (including upstream hard line breaks) collapsed to one space."""
     if not text:
         return ""
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,16 @@ class PaperRecord:
         """Stable hash of what a reader sees; equal records from any source hash equal."""
         payload = json.dumps(
             [
-                self.title, self.abstract, self.authors, self.categories, self.submitter, self.comments,
-                self.journal_ref, self.doi, self.report_no, self.license,
+                self.title,
+                self.abstract,
+                self.authors,
+                self.categories,
+                self.submitter,
+                self.comments,
+                self.journal_ref,
+                self.doi,
+                self.report_no,
+                self.license,
             ],
             ensure_ascii=False,
             separators=(",", ":"),

@@ -71,8 +71,10 @@ class Paper(models.Model):
     updated_at = models.DateTimeField(null=True, blank=True)
     # the day the paper first appeared in an arXiv listing (earliest estimate across sources)
     announced_on = models.DateField(null=True, blank=True, db_index=True)
-    # the newest upstream datestamp seen for this paper (OAI datestamp, snapshot update_date)
+    # the newest upstream datestamp seen for this paper (OAI datestamp, snapshot update_date), and the
+    # datestamp of the record whose content is shown (part of the precedence that picks that record)
     source_datestamp = models.DateField(null=True, blank=True)
+    content_datestamp = models.DateField(null=True, blank=True)
     # newest datestamp of an upstream deletion; the paper is hidden while it is not older than
     # source_datestamp (is_deleted keeps that comparison as a column lists can filter on)
     deleted_on = models.DateField(null=True, blank=True)
