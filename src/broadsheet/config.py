@@ -165,6 +165,13 @@ SETTINGS: tuple[Setting, ...] = (
         group="ingest",
     ),
     Setting(
+        "BROADSHEET_INGEST_EVERY_HOURS",
+        "6",
+        "How often the job worker harvests new papers from arXiv OAI-PMH (hours; 0 turns the schedule off).",
+        parse_int,
+        group="ingest",
+    ),
+    Setting(
         "BROADSHEET_REQUEST_DELAY_SECONDS",
         "3",
         "Minimum delay between two requests to the same upstream host (arXiv asks for 3 s).",
