@@ -26,7 +26,7 @@ from broadsheet.ingest.records import (
     clean_text,
     split_arxiv_id,
 )
-from broadsheet.ingest.upsert import UpsertResult, upsert_papers
+from broadsheet.ingest.upsert import AuthorCache, UpsertResult, upsert_papers
 
 SNAPSHOT_BATCH_SIZE = 2000
 
@@ -213,6 +213,7 @@ def import_snapshot(
         state.started_at = now
         state.save()
     totals = UpsertResult()
+    author_cache: AuthorCache = {}
     snapshot = open_snapshot(path)
     try:
         batch: list[PaperRecord] = []
@@ -229,11 +230,11 @@ def import_snapshot(
                     on_invalid(str(exc))
             last_line = number
             if len(batch) >= batch_size:
-                _commit_batch(state, batch, last_line, now, keep_categories, totals)
+                _commit_batch(state, batch, last_line, now, keep_categories, totals, author_cache)
                 batch = []
                 if on_progress is not None:
                     on_progress(snapshot.position(), snapshot.size(), totals)
-        _commit_batch(state, batch, last_line, now, keep_categories, totals)
+        _commit_batch(state, batch, last_line, now, keep_categories, totals, author_cache)
         state.is_complete = True
         state.completed_at = now
         state.save(update_fields=["is_complete", "completed_at"])
@@ -251,9 +252,10 @@ def _commit_batch(
     now: datetime,
     keep_categories: frozenset[str],
     totals: UpsertResult,
+    author_cache: AuthorCache,
 ) -> None:
     with transaction.atomic():
-        result = upsert_papers(batch, now=now, keep_categories=keep_categories)
+        result = upsert_papers(batch, now=now, keep_categories=keep_categories, author_cache=author_cache)
         state.cursor = last_line
         state.pages_done += 1
         state.records_done += len(batch)

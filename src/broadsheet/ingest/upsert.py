@@ -304,20 +304,33 @@ def _ensure_categories(codes: set[str]) -> None:
         )
 
 
-def _ensure_authors(names: Iterable[str]) -> dict[str, int]:
-    """Author ids by normalised name, creating the authors not yet known."""
+AuthorCache = dict[str, tuple[int, str]]
+
+
+def _ensure_authors(names: Iterable[str], cache: AuthorCache) -> dict[str, int]:
+    """Author ids by normalised name, creating the authors not yet known.
+
+    `cache` (normalised name -> id, display name) spares the database the authors that an earlier
+    batch of the same import already wrote; it is only valid while no batch of that import failed.
+    """
     display_by_key: dict[str, str] = {}
     for name in names:
         key = normalize_author_name(name)
         if key:
             # the smallest spelling is the display name, whichever paper brought it first
             display_by_key[key] = min(display_by_key.get(key, name), name)
-    keys = sorted(display_by_key)
+    ids: dict[str, int] = {}
+    keys = []
+    for key in sorted(display_by_key):
+        cached = cache.get(key)
+        if cached is not None and cached[1] <= display_by_key[key][:300]:
+            ids[key] = cached[0]
+        else:
+            keys.append(key)
     # insert-or-ignore first: one pass for known and new names alike, then one lookup
     _BulkInserter(Author, ("name", "normalized_name")).insert(
         [(display_by_key[key][:300], key[:300]) for key in keys]
     )
-    ids: dict[str, int] = {}
     renamed: list[Author] = []
     for chunk in _chunks(keys):
         for key, author_id, name in Author.objects.filter(normalized_name__in=chunk).values_list(
@@ -327,6 +340,8 @@ def _ensure_authors(names: Iterable[str]) -> dict[str, int]:
             candidate = display_by_key[key][:300]
             if candidate < name:
                 renamed.append(Author(id=author_id, name=candidate))
+                name = candidate
+            cache[key] = (author_id, name)
     if renamed:
         Author.objects.bulk_update(renamed, fields=["name"], batch_size=200)
     return ids
@@ -387,8 +402,12 @@ def upsert_papers(
     *,
     now: datetime,
     keep_categories: set[str] | frozenset[str] = frozenset(),
+    author_cache: AuthorCache | None = None,
 ) -> UpsertResult:
-    """Merge `records` into the database in one transaction (a savepoint inside a caller's)."""
+    """Merge `records` into the database in one transaction (a savepoint inside a caller's).
+
+    A bulk import may pass one `author_cache` dict to all its batches, and must drop it when a batch fails.
+    """
     result = UpsertResult()
     batch: dict[str, _State] = {}
     for record in records:
@@ -401,11 +420,13 @@ def upsert_papers(
     if not batch:
         return result
     with transaction.atomic():
-        _upsert_batch(batch, now, result)
+        _upsert_batch(batch, now, result, {} if author_cache is None else author_cache)
     return result
 
 
-def _upsert_batch(batch: dict[str, _State], now: datetime, result: UpsertResult) -> None:
+def _upsert_batch(
+    batch: dict[str, _State], now: datetime, result: UpsertResult, author_cache: AuthorCache
+) -> None:
     ids = sorted(batch)
     existing: dict[str, Paper] = {}
     for chunk in _chunks(ids):
@@ -471,7 +492,7 @@ def _upsert_batch(batch: dict[str, _State], now: datetime, result: UpsertResult)
         if state.primary_category_id:
             codes.add(state.primary_category_id)
     _ensure_categories(codes)
-    author_ids = _ensure_authors(author_names)
+    author_ids = _ensure_authors(author_names, author_cache)
 
     if new_papers:
         _BulkInserter(Paper, PAPER_COLUMNS).insert([_paper_row(paper) for paper in new_papers])
@@ -517,6 +538,7 @@ def _upsert_batch(batch: dict[str, _State], now: datetime, result: UpsertResult)
     )
     if dropped_author_ids:
         _tidy_authors(dropped_author_ids)
+        author_cache.clear()  # tidying may delete or rename cached authors
     for paper in announced_changed:
         PaperCategory.objects.filter(paper_id=paper.pk).update(announced_on=paper.announced_on)
 
