@@ -106,6 +106,7 @@ def parse_snapshot_line(line: str | bytes, where: str) -> PaperRecord:
         except ValueError as exc:
             raise IngestError(f"{where}: bad update_date {item['update_date']!r}") from exc
     first_created = versions[0].created_at if versions and versions[0].version == 1 else None
+    announced_on: date | None
     if version <= 1 and update_date is not None:
         announced_on = update_date
     elif first_created is not None:

@@ -197,9 +197,9 @@ class _BulkInserter:
 
     def __init__(self, model: type[models.Model], field_names: Sequence[str]) -> None:
         meta = model._meta
-        self.fields = [meta.get_field(name) for name in field_names]
+        self.fields: list[models.Field] = [meta.get_field(name) for name in field_names]  # type: ignore[misc]
         quote = connection.ops.quote_name
-        columns = ", ".join(quote(field.column) for field in self.fields)  # type: ignore[union-attr]
+        columns = ", ".join(quote(str(field.column)) for field in self.fields)
         placeholders = ", ".join(["%s"] * len(self.fields))
         self.sql = (
             f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
@@ -220,13 +220,13 @@ class _BulkInserter:
         if not rows:
             return
         if self.adapt:
-            prepared = []
+            prepared: list[tuple] = []
             for row in rows:
                 values = list(row)
                 for index, adapt in self.adapt:
                     if values[index] is not None:
                         values[index] = adapt(values[index])
-                prepared.append(values)
+                prepared.append(tuple(values))
             rows = prepared
         with connection.cursor() as cursor:
             for chunk in _chunks(rows, 5000):
@@ -447,8 +447,8 @@ def _upsert_batch(
     announced_changed: list[Paper] = []
     for arxiv_id in ids:
         incoming = batch[arxiv_id]
-        paper = existing.get(arxiv_id)
-        if paper is None:
+        known = existing.get(arxiv_id)
+        if known is None:
             state = _merge_state(EMPTY_STATE, incoming)
             paper = Paper(arxiv_id=arxiv_id, title="", first_ingested_at=now, last_ingested_at=now)
             if state.content is not None:
@@ -460,6 +460,7 @@ def _upsert_batch(
             if state.is_deleted:
                 result.deleted += 1
         else:
+            paper = known
             before = _snapshot(paper)
             was_deleted = paper.is_deleted
             old_announced = paper.announced_on
@@ -542,17 +543,17 @@ def _upsert_batch(
     for paper in announced_changed:
         PaperCategory.objects.filter(paper_id=paper.pk).update(announced_on=paper.announced_on)
 
-    # version rows last: new papers have their primary keys from bulk_create by now
+    # version rows last: new papers have their primary keys by now
     new_by_id = {paper.arxiv_id: paper for paper in new_papers}
     version_rows: list[tuple] = []
     for arxiv_id, state in states.items():
         paper = existing.get(arxiv_id) or new_by_id[arxiv_id]
         stored = stored_versions.get(paper.pk, {}) if arxiv_id in existing else {}
         for number, item in state.versions.items():
-            known = stored.get(number)
-            if known is None:
+            stored_version = stored.get(number)
+            if stored_version is None:
                 version_rows.append((paper.pk, number, item.created_at, item.size[:40]))
-            elif (known.created_at, known.size) != (item.created_at, item.size):
+            elif (stored_version.created_at, stored_version.size) != (item.created_at, item.size):
                 PaperVersion.objects.filter(paper_id=paper.pk, version=number).update(
                     created_at=item.created_at, size=item.size[:40]
                 )

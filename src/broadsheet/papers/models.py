@@ -55,8 +55,12 @@ class Paper(models.Model):
     version = models.PositiveIntegerField(default=1)
     title = models.TextField()
     abstract = models.TextField(blank=True, default="")
-    authors = models.ManyToManyField(Author, through="PaperAuthor", related_name="papers")
-    categories = models.ManyToManyField(Category, through="PaperCategory", related_name="papers")
+    authors: models.ManyToManyField[Author, PaperAuthor] = models.ManyToManyField(
+        Author, through="PaperAuthor", related_name="papers"
+    )
+    categories: models.ManyToManyField[Category, PaperCategory] = models.ManyToManyField(
+        Category, through="PaperCategory", related_name="papers"
+    )
     primary_category = models.ForeignKey(
         Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="primary_papers"
     )

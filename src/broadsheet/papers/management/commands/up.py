@@ -92,7 +92,7 @@ class Command(BaseCommand):
             while all(child.poll() is None for child in children):
                 time.sleep(1)
             failed = [
-                child.args[2] if len(child.args) > 2 else child.args
+                " ".join(str(arg) for arg in child.args)  # type: ignore[union-attr]
                 for child in children
                 if child.poll() is not None
             ]
