@@ -14,9 +14,12 @@ venv:
 test:
 	@bash scripts/test.sh
 
+# Both tools run even when the first fails, so one pass shows every finding.
 lint: venv
-	.venv/bin/ruff check src tests bench
-	BROADSHEET_DATA_DIR=$$(mktemp -d) .venv/bin/mypy
+	@status=0; data_dir=$$(mktemp -d); \
+	.venv/bin/ruff check src tests bench || status=1; \
+	BROADSHEET_DATA_DIR=$$data_dir .venv/bin/mypy || status=1; \
+	rm -rf $$data_dir; exit $$status
 
 up: venv
 	.venv/bin/broadsheet up
