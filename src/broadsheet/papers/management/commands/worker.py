@@ -13,6 +13,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workers", type=int, default=1, help="worker threads")
+        parser.add_argument(
+            "--no-periodic",
+            action="store_true",
+            help="do not run the schedule (run it on exactly one worker when there are several)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        call_command("run_huey", workers=options["workers"], worker_type="thread")
+        call_command(
+            "run_huey", workers=options["workers"], worker_type="thread", periodic=not options["no_periodic"]
+        )
