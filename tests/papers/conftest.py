@@ -1,5 +1,9 @@
 """Paper factories for the page and service tests: rows are written only through upsert_papers, as in
-production, from PaperRecords built with readable defaults."""
+production, from PaperRecords built with readable defaults.
+
+Django is set up only after conftest files load, so anything that imports models is imported inside
+the fixtures.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 
 import pytest
-from django.core.cache import cache
 
 from broadsheet.ingest.records import PaperRecord, VersionRecord
-from broadsheet.ingest.upsert import upsert_papers
-from broadsheet.papers.math import latex_to_text, render_math
-from broadsheet.papers.templatetags.paper_tags import _render_card
 
 INGESTED_AT = datetime(2025, 9, 30, 12, 0, tzinfo=UTC)
 SUBMITTED_AT = datetime(2025, 9, 19, 17, 30, tzinfo=UTC)
@@ -71,6 +71,7 @@ def deleted_record() -> Callable[..., PaperRecord]:
 @pytest.fixture
 def add_papers(db: None) -> Callable[..., None]:
     """add_papers(record, ...): upsert the records."""
+    from broadsheet.ingest.upsert import upsert_papers
 
     def add(*records: PaperRecord) -> None:
         upsert_papers(records, now=INGESTED_AT)
@@ -80,7 +81,12 @@ def add_papers(db: None) -> Callable[..., None]:
 
 @pytest.fixture(autouse=True)
 def fresh_caches() -> Iterator[None]:
-    """Category counts live in Django's cache and rendered math in-process; no test sees another's."""
+    """Category counts live in Django's cache, rendered math and cards in-process; no test sees another's."""
+    from django.core.cache import cache
+
+    from broadsheet.papers.math import latex_to_text, render_math
+    from broadsheet.papers.templatetags.paper_tags import _render_card
+
     cache.clear()
     render_math.cache_clear()
     latex_to_text.cache_clear()

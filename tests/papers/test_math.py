@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from broadsheet.papers.math import convert_formula, latex_to_text, render_math, render_text, sanitize_mathml
+from broadsheet.papers.math import (
+    MATHML_ATTRIBUTES,
+    MATHML_TAGS,
+    convert_formula,
+    latex_to_text,
+    render_math,
+    render_text,
+    sanitize_mathml,
+)
 
 
 def inline(body: str) -> str:
@@ -147,3 +157,15 @@ def test_render_math_applies_text_mode_conveniences_around_formulas() -> None:
 )
 def test_latex_to_text_gives_plain_unicode(text: str, expected: str) -> None:
     assert latex_to_text(text) == expected
+
+
+def test_render_math_never_emits_markup_outside_the_allowlist(hostile_string: str) -> None:
+    rendered = render_math(hostile_string)
+    # text is escaped, so every "<" left opens a real tag
+    opened = re.findall(r"<(/?)([^\s/>]+)([^>]*)>", rendered)
+    tags = {name for _, name, _ in opened}
+    attributes = {attribute for _, _, rest in opened for attribute in re.findall(r"([^\s=]+)=", rest)}
+    assert rendered.count("<") == len(opened)
+    assert tags <= MATHML_TAGS
+    assert attributes <= set(MATHML_ATTRIBUTES["*"]) | MATHML_ATTRIBUTES["math"]
+    assert latex_to_text(hostile_string) == latex_to_text(hostile_string).strip()
