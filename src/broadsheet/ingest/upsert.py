@@ -258,29 +258,31 @@ PAPER_COLUMNS = (
 )
 
 
-def _paper_row(paper: Paper) -> tuple:
+def _new_paper_row(arxiv_id: str, state: _State, now: datetime) -> tuple:
+    """The PAPER_COLUMNS of a paper not yet in the database (a tombstone when it has no content)."""
+    content = state.content or PaperRecord(arxiv_id)
     return (
-        paper.arxiv_id,
-        paper.version,
-        paper.title,
-        paper.abstract,
-        paper.primary_category_id,
-        paper.submitter,
-        paper.comments,
-        paper.journal_ref,
-        paper.doi,
-        paper.report_no,
-        paper.license,
-        paper.submitted_at,
-        paper.updated_at,
-        paper.announced_on,
-        paper.source_datestamp,
-        paper.content_datestamp,
-        paper.deleted_on,
-        paper.is_deleted,
-        paper.content_hash,
-        paper.first_ingested_at,
-        paper.last_ingested_at,
+        arxiv_id,
+        state.version,
+        content.title,
+        content.abstract,
+        state.primary_category_id,
+        content.submitter[:300],
+        content.comments,
+        content.journal_ref,
+        content.doi[:300],
+        content.report_no[:300],
+        content.license[:300],
+        state.submitted_at,
+        state.updated_at,
+        state.announced_on,
+        state.source_datestamp,
+        state.content_datestamp,
+        state.deleted_on,
+        state.is_deleted,
+        state.content_hash,
+        now,
+        now,
     )
 
 
@@ -332,19 +334,33 @@ def _ensure_authors(names: Iterable[str], cache: AuthorCache) -> dict[str, int]:
         [(display_by_key[key][:300], key[:300]) for key in keys]
     )
     renamed: list[Author] = []
-    for chunk in _chunks(keys):
-        for key, author_id, name in Author.objects.filter(normalized_name__in=chunk).values_list(
-            "normalized_name", "id", "name"
-        ):
-            ids[key] = author_id
-            candidate = display_by_key[key][:300]
-            if candidate < name:
-                renamed.append(Author(id=author_id, name=candidate))
-                name = candidate
-            cache[key] = (author_id, name)
+    for key, author_id, name in _select_authors(keys):
+        ids[key] = author_id
+        candidate = display_by_key[key][:300]
+        if candidate < name:
+            renamed.append(Author(id=author_id, name=candidate))
+            name = candidate
+        cache[key] = (author_id, name)
     if renamed:
         Author.objects.bulk_update(renamed, fields=["name"], batch_size=200)
     return ids
+
+
+def _select_authors(keys: Sequence[str]) -> Iterable[tuple[str, int, str]]:
+    """(normalised name, id, name) of the authors with these keys, through the cursor: the ORM's `__in`
+    resolves every value as an expression, which cost more than the query on a bulk import."""
+    quote = connection.ops.quote_name
+    meta = Author._meta
+    table = quote(meta.db_table)
+    with connection.cursor() as cursor:
+        for chunk in _chunks(keys):
+            placeholders = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT {quote('normalized_name')}, {quote('id')}, {quote('name')} FROM {table} "
+                f"WHERE {quote('normalized_name')} IN ({placeholders})",
+                list(chunk),
+            )
+            yield from cursor.fetchall()
 
 
 def _tidy_authors(author_ids: set[int]) -> None:
@@ -440,22 +456,20 @@ def _upsert_batch(
         ):
             stored_versions.setdefault(paper_id, {})[number] = VersionRecord(number, created_at, size)
 
-    new_papers: list[Paper] = []
+    # new papers go straight to row tuples: model instances cost more than the insert itself
+    new_rows: list[tuple] = []
     changed_papers: list[Paper] = []
     states: dict[str, _State] = {}
-    content_changed: list[Paper] = []  # rows whose authors/categories are to be (re)written
+    content_changed: list[str] = []  # papers whose authors/categories are to be (re)written
     announced_changed: list[Paper] = []
     for arxiv_id in ids:
         incoming = batch[arxiv_id]
         known = existing.get(arxiv_id)
         if known is None:
             state = _merge_state(EMPTY_STATE, incoming)
-            paper = Paper(arxiv_id=arxiv_id, title="", first_ingested_at=now, last_ingested_at=now)
             if state.content is not None:
-                _apply_content(paper, state.content)
-                content_changed.append(paper)
-            _apply_state(paper, state)
-            new_papers.append(paper)
+                content_changed.append(arxiv_id)
+            new_rows.append(_new_paper_row(arxiv_id, state, now))
             result.created += 1
             if state.is_deleted:
                 result.deleted += 1
@@ -473,7 +487,7 @@ def _upsert_batch(
                 changed_papers.append(paper)
                 result.updated += 1
                 if state.content_hash != before[CONTENT_FIELDS.index("content_hash")]:
-                    content_changed.append(paper)
+                    content_changed.append(arxiv_id)
                 elif paper.announced_on != old_announced:
                     announced_changed.append(paper)
                 if paper.is_deleted and not was_deleted:
@@ -484,8 +498,8 @@ def _upsert_batch(
 
     codes: set[str] = set()
     author_names: list[str] = []
-    for paper in content_changed:
-        content = states[paper.arxiv_id].content
+    for arxiv_id in content_changed:
+        content = states[arxiv_id].content
         assert content is not None
         codes.update(content.categories)
         author_names.extend(content.authors)
@@ -495,19 +509,17 @@ def _upsert_batch(
     _ensure_categories(codes)
     author_ids = _ensure_authors(author_names, author_cache)
 
-    if new_papers:
-        _BulkInserter(Paper, PAPER_COLUMNS).insert([_paper_row(paper) for paper in new_papers])
-        new_ids: dict[str, int] = {}
-        for chunk in _chunks([paper.arxiv_id for paper in new_papers]):
-            new_ids.update(Paper.objects.filter(arxiv_id__in=chunk).values_list("arxiv_id", "id"))
-        for paper in new_papers:
-            paper.pk = new_ids[paper.arxiv_id]
+    pk_by_id = {arxiv_id: paper.pk for arxiv_id, paper in existing.items()}
+    if new_rows:
+        _BulkInserter(Paper, PAPER_COLUMNS).insert(new_rows)
+        for chunk in _chunks([row[0] for row in new_rows]):
+            pk_by_id.update(Paper.objects.filter(arxiv_id__in=chunk).values_list("arxiv_id", "id"))
     if changed_papers:
         Paper.objects.bulk_update(
             changed_papers, fields=[*CONTENT_FIELDS, *MERGED_FIELDS, "last_ingested_at"], batch_size=200
         )
 
-    rewritten = [paper.pk for paper in content_changed if paper.arxiv_id in existing]
+    rewritten = [pk_by_id[arxiv_id] for arxiv_id in content_changed if arxiv_id in existing]
     dropped_author_ids: set[int] = set()
     for chunk in _chunks(rewritten):
         dropped_author_ids.update(
@@ -517,22 +529,24 @@ def _upsert_batch(
         PaperCategory.objects.filter(paper_id__in=chunk).delete()
     authorships: list[tuple] = []
     listings: list[tuple] = []
-    for paper in content_changed:
-        content = states[paper.arxiv_id].content
+    for arxiv_id in content_changed:
+        state = states[arxiv_id]
+        content = state.content
         assert content is not None
+        paper_pk = pk_by_id[arxiv_id]
         position = 0
         for name in content.authors:
             author_id = author_ids.get(normalize_author_name(name))
             if author_id is None:
                 continue
-            authorships.append((paper.pk, author_id, position, name[:300]))
+            authorships.append((paper_pk, author_id, position, name[:300]))
             position += 1
         seen_codes: set[str] = set()
         for position, code in enumerate(content.categories):
             if code in seen_codes:
                 continue
             seen_codes.add(code)
-            listings.append((paper.pk, code, position, position == 0, paper.announced_on))
+            listings.append((paper_pk, code, position, position == 0, state.announced_on))
     _BulkInserter(PaperAuthor, ("paper", "author", "position", "name")).insert(authorships)
     _BulkInserter(PaperCategory, ("paper", "category", "position", "is_primary", "announced_on")).insert(
         listings
@@ -544,17 +558,16 @@ def _upsert_batch(
         PaperCategory.objects.filter(paper_id=paper.pk).update(announced_on=paper.announced_on)
 
     # version rows last: new papers have their primary keys by now
-    new_by_id = {paper.arxiv_id: paper for paper in new_papers}
     version_rows: list[tuple] = []
     for arxiv_id, state in states.items():
-        paper = existing.get(arxiv_id) or new_by_id[arxiv_id]
-        stored = stored_versions.get(paper.pk, {}) if arxiv_id in existing else {}
+        paper_pk = pk_by_id[arxiv_id]
+        stored = stored_versions.get(paper_pk, {}) if arxiv_id in existing else {}
         for number, item in state.versions.items():
             stored_version = stored.get(number)
             if stored_version is None:
-                version_rows.append((paper.pk, number, item.created_at, item.size[:40]))
+                version_rows.append((paper_pk, number, item.created_at, item.size[:40]))
             elif (stored_version.created_at, stored_version.size) != (item.created_at, item.size):
-                PaperVersion.objects.filter(paper_id=paper.pk, version=number).update(
+                PaperVersion.objects.filter(paper_id=paper_pk, version=number).update(
                     created_at=item.created_at, size=item.size[:40]
                 )
     _BulkInserter(PaperVersion, ("paper", "version", "created_at", "size")).insert(version_rows)

@@ -61,8 +61,10 @@ class Paper(models.Model):
     categories: models.ManyToManyField[Category, PaperCategory] = models.ManyToManyField(
         Category, through="PaperCategory", related_name="papers"
     )
+    # db_index=False on foreign keys below: each is the first column of a composite index already, and
+    # every index is paid for on each insert of a bulk import
     primary_category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="primary_papers"
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="primary_papers", db_index=False
     )
     submitter = models.CharField(max_length=300, blank=True, default="")
     comments = models.TextField(blank=True, default="")
@@ -74,7 +76,7 @@ class Paper(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
     # the day the paper first appeared in an arXiv listing (earliest estimate across sources)
-    announced_on = models.DateField(null=True, blank=True, db_index=True)
+    announced_on = models.DateField(null=True, blank=True)
     # the newest upstream datestamp seen for this paper (OAI datestamp, snapshot update_date), and the
     # datestamp of the record whose content is shown (part of the precedence that picks that record)
     source_datestamp = models.DateField(null=True, blank=True)
@@ -121,8 +123,8 @@ class Paper(models.Model):
 class PaperAuthor(models.Model):
     """An author's place on a paper, with the name as written on that paper."""
 
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="authorships")
-    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="authorships")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="authorships", db_index=False)
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="authorships", db_index=False)
     position = models.PositiveIntegerField()
     name = models.CharField(max_length=300)
 
@@ -138,8 +140,8 @@ class PaperCategory(models.Model):
     """A paper listed in a category; `announced_on` is copied from the paper so that a category
     page is one index range scan."""
 
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="listings")
-    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="listings")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="listings", db_index=False)
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="listings", db_index=False)
     position = models.PositiveIntegerField()
     is_primary = models.BooleanField(default=False)
     announced_on = models.DateField(null=True, blank=True)
@@ -157,7 +159,7 @@ class PaperCategory(models.Model):
 class PaperVersion(models.Model):
     """One version of a paper as arXiv announced it; kept after newer versions arrive."""
 
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="versions")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="versions", db_index=False)
     version = models.PositiveIntegerField()
     created_at = models.DateTimeField(null=True, blank=True)
     size = models.CharField(max_length=40, blank=True, default="")
