@@ -138,6 +138,8 @@ def test_empty_day_says_so(client: Client, small_day: None) -> None:
 def test_date_form_redirects_to_the_day_page(client: Client, small_day: None) -> None:
     response = client.get("/?date=2025-09-22")
     assert (response.status_code, response["Location"]) == (302, "/day/2025-09-22/")
+    response = client.get("/?date=2025-09-22&format=json")
+    assert (response.status_code, response["Location"]) == (302, "/day/2025-09-22/?format=json")
 
 
 @pytest.mark.parametrize(

@@ -100,7 +100,8 @@ def home(request: HttpRequest) -> HttpResponse:
             chosen = date.fromisoformat(request.GET["date"])
         except ValueError as exc:
             raise Http404("not a date") from exc
-        return HttpResponseRedirect(reverse("papers:day", args=[chosen]))
+        target = reverse("papers:day", args=[chosen])
+        return HttpResponseRedirect(target + ("?format=json" if wants_json(request) else ""))
     latest = services.latest_announcement_day(timezone.now())
     return _day_response(request, latest, reverse("papers:home"))
 
