@@ -171,5 +171,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"broadsheet": {"handlers": ["console"], "level": ENV["BROADSHEET_LOG_LEVEL"]}},
+    "loggers": {
+        "broadsheet": {"handlers": ["console"], "level": ENV["BROADSHEET_LOG_LEVEL"]},
+        # server errors (500s) with their tracebacks; Django's default sends them nowhere without DEBUG
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
 }

@@ -14,8 +14,14 @@ from xml.etree.ElementTree import Element
 
 from broadsheet.ingest.http import PoliteClient, UpstreamError
 from broadsheet.ingest.oai import parse_upstream_xml
-from broadsheet.ingest.records import IngestError, PaperRecord, VersionRecord, clean_text, split_arxiv_id
-from broadsheet.ingest.snapshot import next_announcement_day
+from broadsheet.ingest.records import (
+    IngestError,
+    PaperRecord,
+    VersionRecord,
+    clean_text,
+    next_announcement_day,
+    split_arxiv_id,
+)
 
 logger = logging.getLogger(__name__)
 

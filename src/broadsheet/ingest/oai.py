@@ -22,8 +22,14 @@ from django.db import transaction
 
 from broadsheet.ingest.http import PoliteClient, UpstreamError
 from broadsheet.ingest.models import HarvestState
-from broadsheet.ingest.records import IngestError, PaperRecord, VersionRecord, clean_text, split_arxiv_id
-from broadsheet.ingest.snapshot import next_announcement_day
+from broadsheet.ingest.records import (
+    IngestError,
+    PaperRecord,
+    VersionRecord,
+    clean_text,
+    estimate_announced_on,
+    split_arxiv_id,
+)
 from broadsheet.ingest.upsert import UpsertResult, upsert_papers
 
 logger = logging.getLogger(__name__)
@@ -35,8 +41,6 @@ METADATA_PREFIXES = ("arXivRaw", "arXiv")
 # a badResumptionToken restarts the list this far before the newest committed datestamp, so that
 # records sharing that day (or re-stamped while we paged) are not skipped
 RESTART_OVERLAP = timedelta(days=1)
-# a v1 datestamp at most this long after the submission is the listing day (weekends and holidays)
-FRESH_DATESTAMP = timedelta(days=7)
 
 _O = "{" + OAI_NS + "}"
 
@@ -154,17 +158,6 @@ def _arxiv_id(raw: str, where: str) -> tuple[str, int | None]:
         raise IngestError(f"{where}: {exc}") from exc
 
 
-def _estimate_announced_on(version: int, datestamp: date, submitted_at: datetime | None) -> date:
-    """The header datestamp of a v1 record is its listing day; a revised paper was first listed
-    the weekday after its v1 was submitted. arXiv re-stamps old records when their metadata
-    changes, so a v1 datestamp long after the submission is not taken as its listing day."""
-    if submitted_at is None:
-        return datestamp
-    if version == 1 and timedelta(0) <= datestamp - submitted_at.date() <= FRESH_DATESTAMP:
-        return datestamp
-    return next_announcement_day(submitted_at)
-
-
 def parse_arxiv_raw(metadata: Element, *, datestamp: date, where: str) -> PaperRecord:
     """An `<arXivRaw>` element (full version history, authors as one string) as a PaperRecord."""
     ns = "{" + ARXIV_RAW_NS + "}"
@@ -199,7 +192,7 @@ def parse_arxiv_raw(metadata: Element, *, datestamp: date, where: str) -> PaperR
         versions=versions,
         submitted_at=submitted_at,
         updated_at=versions[-1].created_at if versions else None,
-        announced_on=_estimate_announced_on(version, datestamp, submitted_at),
+        announced_on=estimate_announced_on(version, datestamp, submitted_at),
         datestamp=datestamp,
     )
 
@@ -251,7 +244,7 @@ def parse_arxiv_format(metadata: Element, *, datestamp: date, where: str) -> Pap
         license=_text(metadata, ns + "license"),
         submitted_at=submitted_at,
         updated_at=updated_at,
-        announced_on=_estimate_announced_on(version, datestamp, submitted_at),
+        announced_on=estimate_announced_on(version, datestamp, submitted_at),
         datestamp=datestamp,
     )
 

@@ -11,7 +11,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 NEW_STYLE_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
@@ -59,6 +59,36 @@ def clean_text(text: str | None) -> str:
     if not text:
         return ""
     return " ".join(text.split())
+
+
+# a v1 datestamp this long after the submission is a re-stamp (metadata changed), not the listing day
+FRESH_DATESTAMP = timedelta(days=7)
+
+
+def next_announcement_day(submitted: datetime) -> date:
+    """Estimate of the listing day of a submission: the next weekday after it."""
+    day = submitted.date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def estimate_announced_on(version: int, datestamp: date | None, submitted_at: datetime | None) -> date | None:
+    """The listing day of a paper as one source sees it (arXiv's metadata does not carry it).
+
+    The datestamp of a v1 record is its listing day; a revised paper was first listed the weekday after
+    its v1 was submitted. arXiv re-stamps old records when their metadata changes, so a v1 datestamp long
+    after the submission is not taken as its listing day.
+    """
+    if submitted_at is None:
+        return datestamp
+    if (
+        version <= 1
+        and datestamp is not None
+        and timedelta(0) <= datestamp - submitted_at.date() <= FRESH_DATESTAMP
+    ):
+        return datestamp
+    return next_announcement_day(submitted_at)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any
@@ -24,19 +24,12 @@ from broadsheet.ingest.records import (
     PaperRecord,
     VersionRecord,
     clean_text,
+    estimate_announced_on,
     split_arxiv_id,
 )
 from broadsheet.ingest.upsert import AuthorCache, UpsertResult, upsert_papers
 
 SNAPSHOT_BATCH_SIZE = 2000
-
-
-def next_announcement_day(submitted: datetime) -> date:
-    """Estimate of the listing day of a submission: the next weekday after it."""
-    day = submitted.date() + timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
 
 
 def _parse_version_date(raw: str, where: str) -> datetime:
@@ -106,13 +99,6 @@ def parse_snapshot_line(line: str | bytes, where: str) -> PaperRecord:
         except ValueError as exc:
             raise IngestError(f"{where}: bad update_date {item['update_date']!r}") from exc
     first_created = versions[0].created_at if versions and versions[0].version == 1 else None
-    announced_on: date | None
-    if version <= 1 and update_date is not None:
-        announced_on = update_date
-    elif first_created is not None:
-        announced_on = next_announcement_day(first_created)
-    else:
-        announced_on = update_date
 
     return PaperRecord(
         arxiv_id=arxiv_id,
@@ -130,7 +116,7 @@ def parse_snapshot_line(line: str | bytes, where: str) -> PaperRecord:
         versions=versions,
         submitted_at=first_created,
         updated_at=versions[-1].created_at if versions else None,
-        announced_on=announced_on,
+        announced_on=estimate_announced_on(version, update_date, first_created),
         datestamp=update_date,
     )
 

@@ -195,15 +195,30 @@ class _BulkInserter:
     statements, so migrations stay the one source of the schema (see docs/decisions.md).
     """
 
-    def __init__(self, model: type[models.Model], field_names: Sequence[str]) -> None:
+    def __init__(
+        self,
+        model: type[models.Model],
+        field_names: Sequence[str],
+        *,
+        update_on_conflict: tuple[str, Sequence[str]] | None = None,
+    ) -> None:
         meta = model._meta
         self.fields: list[models.Field] = [meta.get_field(name) for name in field_names]  # type: ignore[misc]
         quote = connection.ops.quote_name
         columns = ", ".join(quote(str(field.column)) for field in self.fields)
         placeholders = ", ".join(["%s"] * len(self.fields))
-        self.sql = (
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
-        )
+        if update_on_conflict is None:
+            conflict = "ON CONFLICT DO NOTHING"
+        else:
+            # an upsert on a unique column: one statement per row instead of bulk_update's CASE chains
+            target, updated = update_on_conflict
+            target_column = quote(str(meta.get_field(target).column))  # type: ignore[union-attr]
+            assignments = ", ".join(
+                f"{column} = excluded.{column}"
+                for column in (quote(str(meta.get_field(name).column)) for name in updated)  # type: ignore[union-attr]
+            )
+            conflict = f"ON CONFLICT ({target_column}) DO UPDATE SET {assignments}"
+        self.sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) {conflict}"
         # only dates and times need the backend's adaptation (SQLite stores them as text in the ORM's
         # format); other values go to the driver as they are
         adapters = {
@@ -256,6 +271,12 @@ PAPER_COLUMNS = (
     "first_ingested_at",
     "last_ingested_at",
 )
+
+
+def _existing_paper_row(paper: Paper) -> tuple:
+    return tuple(
+        getattr(paper, "primary_category_id" if c == "primary_category" else c) for c in PAPER_COLUMNS
+    )
 
 
 def _new_paper_row(arxiv_id: str, state: _State, now: datetime) -> tuple:
@@ -515,9 +536,11 @@ def _upsert_batch(
         for chunk in _chunks([row[0] for row in new_rows]):
             pk_by_id.update(Paper.objects.filter(arxiv_id__in=chunk).values_list("arxiv_id", "id"))
     if changed_papers:
-        Paper.objects.bulk_update(
-            changed_papers, fields=[*CONTENT_FIELDS, *MERGED_FIELDS, "last_ingested_at"], batch_size=200
-        )
+        _BulkInserter(
+            Paper,
+            PAPER_COLUMNS,
+            update_on_conflict=("arxiv_id", [c for c in PAPER_COLUMNS if c != "arxiv_id"]),
+        ).insert([_existing_paper_row(paper) for paper in changed_papers])
 
     rewritten = [pk_by_id[arxiv_id] for arxiv_id in content_changed if arxiv_id in existing]
     dropped_author_ids: set[int] = set()
