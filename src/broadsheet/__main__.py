@@ -1,3 +1,5 @@
 from broadsheet.cli import main
 
-raise SystemExit(main())
+# guarded: a spawned worker process (the snapshot reader) imports this module as __mp_main__
+if __name__ == "__main__":
+    raise SystemExit(main())

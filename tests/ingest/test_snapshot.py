@@ -9,9 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from broadsheet.ingest import snapshot as snapshot_module
 from broadsheet.ingest.models import HarvestState
 from broadsheet.ingest.records import IngestError, PaperRecord, VersionRecord
-from broadsheet.ingest.snapshot import import_snapshot, parse_snapshot_line, snapshot_key
+from broadsheet.ingest.snapshot import (
+    import_snapshot,
+    parse_snapshot_line,
+    read_here,
+    read_in_process,
+    snapshot_key,
+)
 from broadsheet.papers.models import Paper
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -191,3 +198,41 @@ def test_a_completed_snapshot_imports_again_from_the_start_without_changes(tmp_p
     import_snapshot(path, now=NOW)
     again = import_snapshot(path, now=NOW)
     assert (again.created, again.unchanged) == (0, 2)
+
+
+def test_reader_process_yields_the_same_batches_as_reading_here(tmp_path):
+    path = write_snapshot(
+        tmp_path / "snap.jsonl.gz", [paper_line(n) for n in range(1, 8)] + [KAGGLE_LINE], gzipped=True
+    )
+    here = list(read_here(path, skip=2, batch_size=3, skip_invalid=False))
+    there = list(read_in_process(path, skip=2, batch_size=3, skip_invalid=False))
+    assert [(b.last_line, [r.arxiv_id for r in b.records]) for b in there] == [
+        (5, ["2501.00003", "2501.00004", "2501.00005"]),
+        (8, ["2501.00006", "2501.00007", "0704.0001"]),
+        (8, []),
+    ]
+    assert [(b.records, b.last_line, b.invalid) for b in there] == [
+        (b.records, b.last_line, b.invalid) for b in here
+    ]
+    assert all(record.content_hash() for batch in there for record in batch.records)
+
+
+def test_reader_process_reports_a_bad_line_after_the_batches_before_it(tmp_path):
+    path = write_snapshot(tmp_path / "snap.jsonl", [paper_line(1), paper_line(2), "{broken", paper_line(4)])
+    batches = read_in_process(path, skip=0, batch_size=2, skip_invalid=False)
+    assert [r.arxiv_id for r in next(batches).records] == ["2501.00001", "2501.00002"]
+    with pytest.raises(IngestError, match=r"snap.jsonl:3: not valid JSON"):
+        next(batches)
+
+
+@pytest.mark.django_db
+def test_large_files_are_parsed_by_the_reader_process_with_the_same_result(tmp_path, monkeypatch):
+    lines = [paper_line(n) for n in range(1, 30)]
+    small = write_snapshot(tmp_path / "a.jsonl", lines)
+    import_snapshot(small, now=NOW, batch_size=7)
+    expected = sorted(Paper.objects.values_list("arxiv_id", "title", "content_hash"))
+    Paper.objects.all().delete()
+    monkeypatch.setattr(snapshot_module, "READER_PROCESS_MIN_BYTES", 0)
+    result = import_snapshot(write_snapshot(tmp_path / "b.jsonl", lines), now=NOW, batch_size=7)
+    assert result.created == 29
+    assert sorted(Paper.objects.values_list("arxiv_id", "title", "content_hash")) == expected

@@ -48,8 +48,11 @@ _SPACES = re.compile(r"\s+")
 @lru_cache(maxsize=1 << 17)  # names repeat across papers; the fold is the costly part of an import
 def normalize_author_name(name: str) -> str:
     """A key under which spellings of one name meet: accents folded, case and punctuation dropped."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    if name.isascii():  # most names: nothing to decompose
+        folded = name.casefold()
+    else:
+        decomposed = unicodedata.normalize("NFKD", name)
+        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
     folded = _NAME_PUNCTUATION.sub(" ", folded).replace("-", " ")
     return _SPACES.sub(" ", folded).strip()
 
@@ -120,9 +123,13 @@ class PaperRecord:
     announced_on: date | None = None
     datestamp: date | None = None
     deleted: bool = False
+    # computed once; the snapshot reader computes it so that the writer does not have to
+    _content_hash: str = field(default="", init=False, repr=False, compare=False)
 
     def content_hash(self) -> str:
         """Stable hash of what a reader sees; equal records from any source hash equal."""
+        if self._content_hash:
+            return self._content_hash
         payload = json.dumps(
             [
                 self.title,
@@ -139,7 +146,8 @@ class PaperRecord:
             ensure_ascii=False,
             separators=(",", ":"),
         )
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        self._content_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        return self._content_hash
 
     def precedence(self) -> tuple[int, date, str]:
         """Total order deciding which record's content wins: highest version, then newest datestamp,
