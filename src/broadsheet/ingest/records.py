@@ -123,8 +123,15 @@ class PaperRecord:
     announced_on: date | None = None
     datestamp: date | None = None
     deleted: bool = False
-    # computed once; the snapshot reader computes it so that the writer does not have to
+    # computed once; the snapshot reader computes them so that the writer does not have to
     _content_hash: str = field(default="", init=False, repr=False, compare=False)
+    _author_keys: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def author_keys(self) -> list[str]:
+        """normalize_author_name of each author, in order."""
+        if self._author_keys is None:
+            self._author_keys = [normalize_author_name(name) for name in self.authors]
+        return self._author_keys
 
     def content_hash(self) -> str:
         """Stable hash of what a reader sees; equal records from any source hash equal."""

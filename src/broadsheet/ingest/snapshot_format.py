@@ -116,7 +116,9 @@ def parse_snapshot_line(line: str | bytes, where: str) -> PaperRecord:
         announced_on=estimate_announced_on(version, update_date, first_created),
         datestamp=update_date,
     )
-    record.content_hash()  # computed by the reader, and carried with the record to the writer
+    # computed by the reader, and carried with the record to the writer
+    record.content_hash()
+    record.author_keys()
     return record
 
 

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from django.db import connection, models, transaction
 
 from broadsheet.ingest.categories import category_archive, category_name
-from broadsheet.ingest.records import PaperRecord, VersionRecord, normalize_author_name
+from broadsheet.ingest.records import PaperRecord, VersionRecord
 from broadsheet.papers.models import Author, Category, Paper, PaperAuthor, PaperCategory, PaperVersion
 
 QUERY_CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
@@ -330,15 +330,14 @@ def _ensure_categories(codes: set[str]) -> None:
 AuthorCache = dict[str, tuple[int, str]]
 
 
-def _ensure_authors(names: Iterable[str], cache: AuthorCache) -> dict[str, int]:
+def _ensure_authors(names: Iterable[tuple[str, str]], cache: AuthorCache) -> dict[str, int]:
     """Author ids by normalised name, creating the authors not yet known.
 
     `cache` (normalised name -> id, display name) spares the database the authors that an earlier
     batch of the same import already wrote; it is only valid while no batch of that import failed.
     """
     display_by_key: dict[str, str] = {}
-    for name in names:
-        key = normalize_author_name(name)
+    for name, key in names:
         if key:
             # the smallest spelling is the display name, whichever paper brought it first
             display_by_key[key] = min(display_by_key.get(key, name), name)
@@ -518,12 +517,12 @@ def _upsert_batch(
         states[arxiv_id] = state
 
     codes: set[str] = set()
-    author_names: list[str] = []
+    author_names: list[tuple[str, str]] = []
     for arxiv_id in content_changed:
         content = states[arxiv_id].content
         assert content is not None
         codes.update(content.categories)
-        author_names.extend(content.authors)
+        author_names.extend(zip(content.authors, content.author_keys(), strict=True))
     for state in states.values():
         if state.primary_category_id:
             codes.add(state.primary_category_id)
@@ -558,8 +557,8 @@ def _upsert_batch(
         assert content is not None
         paper_pk = pk_by_id[arxiv_id]
         position = 0
-        for name in content.authors:
-            author_id = author_ids.get(normalize_author_name(name))
+        for name, key in zip(content.authors, content.author_keys(), strict=True):
+            author_id = author_ids.get(key)
             if author_id is None:
                 continue
             authorships.append((paper_pk, author_id, position, name[:300]))
