@@ -64,7 +64,12 @@ class Paper(models.Model):
     # db_index=False on foreign keys below: each is the first column of a composite index already, and
     # every index is paid for on each insert of a bulk import
     primary_category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="primary_papers", db_index=False
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="primary_papers",
+        db_index=False,
     )
     submitter = models.CharField(max_length=300, blank=True, default="")
     comments = models.TextField(blank=True, default="")
