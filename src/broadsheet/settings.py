@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "broadsheet.papers",
     "broadsheet.ingest",
+    "broadsheet.search",
 ]
 
 MIDDLEWARE = [

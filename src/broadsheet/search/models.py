@@ -1,0 +1,30 @@
+"""Stored embeddings: one vector per paper and model, tagged with the content hash it was computed from.
+
+The vector index file beside the database is derived from these rows (`broadsheet index rebuild`), so it
+can always be rebuilt; a paper whose content hash changed is embedded again.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from broadsheet.papers.models import Paper
+
+
+class PaperEmbedding(models.Model):
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="embeddings", db_index=False)
+    model_name = models.CharField(max_length=200)
+    content_hash = models.CharField(max_length=64)
+    dim = models.PositiveIntegerField()
+    # float16 little-endian, L2-normalised: half the size of float32, no measurable loss in ranking
+    vector = models.BinaryField()
+    embedded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "model_name"], name="paperembedding_paper_model_uniq"),
+        ]
+        indexes = [models.Index(fields=["model_name", "paper"], name="paperembedding_model_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.paper_id} / {self.model_name}"
