@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "broadsheet.papers",
     "broadsheet.ingest",
     "broadsheet.search",
+    "broadsheet.accounts",
+    "broadsheet.trending",
 ]
 
 MIDDLEWARE = [
