@@ -204,6 +204,71 @@ SETTINGS: tuple[Setting, ...] = (
         "Broadsheet/0.1 (self-hosted arXiv reader)",
         "User-Agent sent to upstreams.",
         group="ingest",
+    ),    # trending
+    Setting(
+        "BROADSHEET_HF_URL",
+        "https://huggingface.co",
+        "Hugging Face base URL for daily papers (`{URL}/api/daily_papers?date=YYYY-MM-DD`).",
+        group="trending",
+    ),
+    Setting(
+        "BROADSHEET_HF_EVERY_HOURS",
+        "6",
+        "How often the job worker imports today's and yesterday's Hugging Face daily papers (hours; "
+        "0 turns it off).",
+        parse_int,
+        group="trending",
+    ),
+    Setting(
+        "BROADSHEET_GITHUB_API_URL",
+        "https://api.github.com",
+        "GitHub REST API base URL, asked for the star counts of repositories linked from papers.",
+        group="trending",
+    ),
+    Setting(
+        "BROADSHEET_GITHUB_TOKEN",
+        "",
+        "GitHub token sent as `Authorization: Bearer` (no scopes needed). Empty: anonymous requests, "
+        "which GitHub limits to 60 an hour; a token allows 5,000.",
+        group="trending",
+    ),
+    Setting(
+        "BROADSHEET_GITHUB_EVERY_HOURS",
+        "24",
+        "How often the job worker samples GitHub star counts (hours; 0 turns it off). A run stops at "
+        "GitHub's rate limit and the next run goes on with the repositories sampled longest ago.",
+        parse_int,
+        group="trending",
+    ),
+    Setting(
+        "BROADSHEET_GITHUB_RECENT_DAYS",
+        "14",
+        "Repositories of papers announced or on Hugging Face daily papers in this many days are "
+        "sampled first.",
+        parse_int,
+        group="trending",
+    ),
+    Setting(
+        "BROADSHEET_GITHUB_REQUEST_DELAY_SECONDS",
+        "1",
+        "Minimum delay between two requests to the GitHub API.",
+        parse_float,
+        group="trending",
+    ),
+    Setting(
+        "BROADSHEET_TRENDING_EVERY_MINUTES",
+        "15",
+        "How often the job worker recomputes the trending scores (minutes, 1-60; 0 turns it off).",
+        parse_int,
+        group="trending",
+    ),
+    Setting(
+        "BROADSHEET_TRENDING_WINDOW_DAYS",
+        "30",
+        "Papers with a signal (upvote, view, Hugging Face sighting, star sample) in this many days are "
+        "scored; older ones leave the trending list (at least 7).",
+        parse_int,
+        group="trending",
     ),
 )
 
@@ -221,6 +286,7 @@ GROUP_TITLES = {
     "database": "Database and job queue",
     "server": "Web server",
     "ingest": "Ingest",
+    "trending": "Trending signals and score",
 }
 
 

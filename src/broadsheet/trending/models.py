@@ -17,6 +17,10 @@ class HfPaperInfo(models.Model):
 
     paper = models.OneToOneField(Paper, on_delete=models.CASCADE, related_name="hf")
     github_repo = models.URLField(max_length=500, blank=True, default="")
+    # the repository behind github_repo, whose star samples feed the score (None: no GitHub link)
+    repo = models.ForeignKey(
+        "GitHubRepo", null=True, blank=True, on_delete=models.SET_NULL, related_name="hf_papers"
+    )
     project_page = models.URLField(max_length=500, blank=True, default="")
     ai_summary = models.TextField(blank=True, default="")
     ai_keywords = models.JSONField(default=list, blank=True)
@@ -55,6 +59,8 @@ class GitHubRepo(models.Model):
     full_name = models.CharField(max_length=200, unique=True)  # owner/name, lower case
     stars = models.PositiveIntegerField(null=True, blank=True)
     last_sampled_at = models.DateTimeField(null=True, blank=True)
+    # the last answer from GitHub's API (samples may also come from Hugging Face, which caches them)
+    checked_at = models.DateTimeField(null=True, blank=True)
     missing = models.BooleanField(default=False)  # 404 from GitHub: renamed, private or deleted
 
     def __str__(self) -> str:
