@@ -1,7 +1,8 @@
-"""`broadsheet ingest oai|api|snapshot`: run one ingest source and print a one-line summary.
+"""`broadsheet ingest oai|api|snapshot|hf`: run one ingest source and print a one-line summary.
 
 Rule: the command only parses arguments, shows progress and reports; the work is done by
-broadsheet.ingest.oai, .arxiv_api and .snapshot. No network is exit status 3 with one line.
+broadsheet.ingest.oai, .arxiv_api, .snapshot and broadsheet.trending.hf_daily. No network is exit
+status 3 with one line.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from broadsheet.ingest.oai import METADATA_PREFIXES, OaiPage, harvest_oai
 from broadsheet.ingest.records import IngestError
 from broadsheet.ingest.snapshot import SNAPSHOT_BATCH_SIZE, import_snapshot
 from broadsheet.ingest.upsert import UpsertResult, upsert_papers
+from broadsheet.trending.hf_daily import HfImportResult, import_daily_pages, import_saved_responses
 
 NO_NETWORK_STATUS = 3
 
@@ -44,10 +46,12 @@ def format_summary(label: str, result: UpsertResult, seconds: float) -> str:
 
 
 class Command(BaseCommand):
-    help = "Ingest papers from arXiv OAI-PMH, the arXiv API, or a metadata snapshot file."
+    help = (
+        "Ingest papers from arXiv OAI-PMH, the arXiv API, a metadata snapshot or Hugging Face daily papers."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sources = parser.add_subparsers(dest="source", required=True, metavar="{oai,api,snapshot}")
+        sources = parser.add_subparsers(dest="source", required=True, metavar="{oai,api,snapshot,hf}")
 
         oai = sources.add_parser("oai", help="harvest arXiv OAI-PMH (resumable)")
         oai.add_argument(
@@ -103,6 +107,31 @@ class Command(BaseCommand):
             "--batch-size", type=int, default=SNAPSHOT_BATCH_SIZE, help="papers per committed batch"
         )
 
+        hf = sources.add_parser(
+            "hf",
+            help="Hugging Face daily papers (upvotes, GitHub links) from the API or from saved responses",
+        )
+        hf.add_argument(
+            "--dir",
+            type=Path,
+            help="import saved /api/daily_papers responses (YYYY-MM-DD.json or .json.gz) from this folder",
+        )
+        hf.add_argument("--date", type=_day, metavar="YYYY-MM-DD", help="one daily page (default: today)")
+        hf.add_argument("--from", dest="from_date", type=_day, metavar="YYYY-MM-DD", help="first daily page")
+        hf.add_argument(
+            "--until",
+            dest="until_date",
+            type=_day,
+            metavar="YYYY-MM-DD",
+            help="last daily page (default: today)",
+        )
+        hf.add_argument("--days", type=int, help="the daily pages of the last N days, today included")
+        hf.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="with --dir: leave out malformed files (reported) instead of stopping at the first",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         self.console = Console(stderr=True)
         now = timezone.now()
@@ -112,6 +141,8 @@ class Command(BaseCommand):
                 self.handle_oai(options, now, keep_categories)
             elif options["source"] == "api":
                 self.handle_api(options, now)
+            elif options["source"] == "hf":
+                self.handle_hf(options, now, keep_categories)
             else:
                 self.handle_snapshot(options, now, keep_categories)
         except UpstreamUnreachable as exc:
@@ -231,3 +262,59 @@ class Command(BaseCommand):
                 on_invalid=lambda message: self.stderr.write(f"skipped: {message}"),
             )
         self.stdout.write(format_summary(f"snapshot {path}", result, time.monotonic() - started))
+
+    def handle_hf(self, options: dict[str, Any], now: datetime, keep_categories: frozenset[str]) -> None:
+        started = time.monotonic()
+        ranged = [options["date"], options["from_date"], options["until_date"], options["days"]]
+        progress = self._progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[day]}"),
+            TimeElapsedColumn(),
+        )
+        if options["dir"] is not None:
+            if any(value is not None for value in ranged):
+                raise CommandError("--dir takes no --date, --from, --until or --days")
+            with progress:
+                task = progress.add_task(f"hf {options['dir']}", total=None, day="")
+                result: HfImportResult = import_saved_responses(
+                    options["dir"],
+                    now=now,
+                    keep_categories=keep_categories,
+                    skip_invalid=options["skip_invalid"],
+                    on_response=lambda day, _totals: progress.update(task, advance=1, day=str(day)),
+                    on_invalid=lambda message: self.stderr.write(f"skipped: {message}"),
+                )
+            self.stdout.write(result.summary(f"hf {options['dir']}", time.monotonic() - started))
+            return
+        days = self._hf_days(options, now.date())
+        label = f"hf {days[0]}" + (f" to {days[-1]}" if len(days) > 1 else "")
+        with PoliteClient() as client, progress:
+            task = progress.add_task(label, total=len(days), day="")
+            result = import_daily_pages(
+                client,
+                days,
+                base_url=settings.BROADSHEET["HF_URL"],
+                now=now,
+                keep_categories=keep_categories,
+                on_response=lambda day, _totals: progress.update(task, advance=1, day=str(day)),
+            )
+        self.stdout.write(result.summary(label, time.monotonic() - started))
+
+    @staticmethod
+    def _hf_days(options: dict[str, Any], today: date) -> list[date]:
+        if options["skip_invalid"]:
+            raise CommandError("--skip-invalid goes with --dir")
+        if options["days"] is not None:
+            if options["days"] < 1 or any(options[name] for name in ("date", "from_date", "until_date")):
+                raise CommandError("--days takes a positive number and no --date, --from or --until")
+            return [today - timedelta(days=back) for back in range(options["days"] - 1, -1, -1)]
+        if options["date"] is not None:
+            if options["from_date"] or options["until_date"]:
+                raise CommandError("give either --date or --from/--until")
+            return [options["date"]]
+        first = options["from_date"] or options["until_date"] or today
+        last = options["until_date"] or today
+        if last < first:
+            raise CommandError(f"--until {last} is before --from {first}")
+        return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
