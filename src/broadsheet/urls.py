@@ -3,8 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from broadsheet.trending.views import about_trending
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("about/trending/", about_trending, name="about-trending"),
     path("", include("broadsheet.papers.urls")),
 ]
 

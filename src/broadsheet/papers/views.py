@@ -26,7 +26,9 @@ from django.utils import timezone
 
 from broadsheet.ingest.records import split_arxiv_id
 from broadsheet.papers import services
+from broadsheet.papers.models import Paper
 from broadsheet.papers.services import PaperCard, PaperDetail, PaperLinks
+from broadsheet.trending.views import is_human_view, record_paper_view
 
 JSON_FORMAT = "json"
 
@@ -165,9 +167,15 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         }, status=410)
     if wants_json(request):
         return json_response(detail_json(detail))
-    return render(request, "papers/paper.html", {
+    response = render(request, "papers/paper.html", {
         "paper": detail, "canonical_url": absolute_url(detail.path),
     })
+    # a human reading the page is a trending signal (counted per paper per day, nothing about the reader)
+    if is_human_view(request):
+        paper_pk = Paper.objects.filter(arxiv_id=detail.arxiv_id).values_list("pk", flat=True).first()
+        if paper_pk is not None:
+            record_paper_view(request, paper_pk, now=timezone.now())
+    return response
 
 
 def detail_json(detail: PaperDetail) -> dict[str, Any]:
