@@ -301,8 +301,36 @@ def test_the_order_follows_decay_between_two_computations(add_papers):
     later = trending_papers(NOW + timedelta(days=2), limit=10)
     assert [(e.arxiv_id, e.age_hours) for e in later] == [("2608.00011", 72.0), ("2608.00010", 48.0)]
     assert later[0].score == pytest.approx(100 / 74**1.8, rel=1e-9)
+    # one at a time: the page is found through the stored scores, which no longer give the order
+    assert [e.arxiv_id for e in trending_papers(NOW + timedelta(days=2), limit=1)] == ["2608.00011"]
+    assert [e.arxiv_id for e in trending_papers(NOW + timedelta(days=2), limit=1, offset=1)] == ["2608.00010"]
 
 
 @pytest.mark.django_db
 def test_nothing_computed_is_an_empty_list():
     assert trending_papers(NOW, limit=10) == []
+
+
+@pytest.mark.django_db
+def test_every_page_at_any_later_moment_matches_sorting_all_scores(add_papers):
+    import random
+
+    chance = random.Random(7)
+    for number in range(40):
+        daily_on = date(2026, 8, 22) - timedelta(days=chance.randrange(0, 6))
+        hf_observe(f"2608.{number:05d}", daily_on, chance.randrange(0, 200), observed_at=NOW)
+    compute_trending(NOW, window_days=30)
+    entries = trending_papers(NOW, limit=100)
+    for later in (hours(0), hours(0.25), hours(7), hours(30), hours(200)):
+        moment = NOW + later
+        expected = sorted(
+            entries,
+            key=lambda e: (
+                -e.points / (e.age_hours + later.total_seconds() / 3600 + 2) ** 1.8,
+                -e.points,
+                e.paper_id,
+            ),
+        )
+        for offset, limit in ((0, 1), (0, 7), (3, 5), (35, 10)):
+            page = trending_papers(moment, limit=limit, offset=offset)
+            assert [e.paper_id for e in page] == [e.paper_id for e in expected[offset : offset + limit]]

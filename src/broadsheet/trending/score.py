@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import Count, F, FloatField, Max, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Power
+from django.db.models import Count, Exists, OuterRef, Subquery, Sum
 
 from broadsheet.accounts.models import Upvote
-from broadsheet.papers.models import Paper
+from broadsheet.papers.models import Paper, PaperCategory
 from broadsheet.trending.models import (
     GitHubRepo,
     HfObservation,
@@ -282,11 +281,16 @@ class TrendingEntry:
 
 
 def _trending_rows(category: str | None, has_code: bool):
+    # filters as EXISTS on the few scored papers: joined, SQLite would walk all of a category's listings
     rows = TrendingScore.objects.filter(paper__is_deleted=False)
     if category:
-        rows = rows.filter(paper__listings__category_id=category)
+        rows = rows.filter(
+            Exists(PaperCategory.objects.filter(paper_id=OuterRef("paper_id"), category_id=category))
+        )
     if has_code:
-        rows = rows.filter(paper__hf__repo__isnull=False, paper__hf__repo__missing=False)
+        rows = rows.filter(
+            Exists(HfPaperInfo.objects.filter(paper_id=OuterRef("paper_id"), repo__missing=False))
+        )
     return rows
 
 
@@ -301,35 +305,52 @@ def trending_papers(
     only those linking a GitHub repository that exists.
 
     Scores decay between two computations, and not equally (points / (age + 2) ** 1.8): the order is that
-    of each paper's score at `now`, from the last computed points and ages.
+    of each paper's score at `now`, from the last computed points and ages. Decay only lowers a score, so
+    the rows that can make the page are found through the index on the stored score: take the first
+    `offset + limit` by stored score, and every row whose stored score reaches the lowest of their
+    scores at `now`.
     """
-    latest = TrendingScore.objects.aggregate(at=Max("computed_at"))["at"]
-    if latest is None:
+    wanted = offset + limit
+    # every row carries the time of the one computation that wrote them all: any row tells it
+    latest = TrendingScore.objects.order_by("pk").values_list("computed_at", flat=True).first()
+    if latest is None or limit <= 0:
         return []
     since_hours = max((now - latest).total_seconds(), 0.0) / 3600
-    rows = (
-        _trending_rows(category, has_code)
-        .annotate(
-            age_now=F("age_hours") + Value(since_hours),
-            score_now=F("points")
-            / Power(
-                F("age_hours") + Value(since_hours + AGE_OFFSET_HOURS),
-                Value(GRAVITY),
-                output_field=FloatField(),
-            ),
-        )
-        .order_by("-score_now", "-points", "paper_id")
-        .values_list(
-            "paper_id",
-            "paper__arxiv_id",
-            "score_now",
-            "points",
-            "upvotes_local",
-            "upvotes_hf",
-            "views_week",
-            "stars_gained_week",
-            "age_now",
-            "computed_at",
-        )[offset : offset + limit]
+    fields = (
+        "paper_id",
+        "paper__arxiv_id",
+        "score",
+        "points",
+        "upvotes_local",
+        "upvotes_hf",
+        "views_week",
+        "stars_gained_week",
+        "age_hours",
+        "computed_at",
     )
-    return [TrendingEntry(*row) for row in rows]
+
+    def score_now(row: tuple) -> float:
+        return row[3] / (row[8] + since_hours + AGE_OFFSET_HOURS) ** GRAVITY
+
+    rows = _trending_rows(category, has_code)
+    head = list(rows.order_by("-score", "paper_id").values_list(*fields)[:wanted])
+    candidates = head
+    if len(head) == wanted and since_hours > 0:
+        threshold = min(score_now(row) for row in head) * (1 - 1e-12)  # float rounding must not drop a tie
+        candidates = list(rows.filter(score__gte=threshold).values_list(*fields))
+    candidates.sort(key=lambda row: (-score_now(row), -row[3], row[0]))
+    return [
+        TrendingEntry(
+            paper_id=row[0],
+            arxiv_id=row[1],
+            score=score_now(row),
+            points=row[3],
+            upvotes=row[4],
+            hf_upvotes=row[5],
+            views_week=row[6],
+            stars_gained_week=row[7],
+            age_hours=row[8] + since_hours,
+            computed_at=row[9],
+        )
+        for row in candidates[offset:wanted]
+    ]
