@@ -1,0 +1,293 @@
+"""Keyword retrieval on SQLite FTS5 and PostgreSQL full text: ranking, phrases, exclusions, filters, the
+index following every write, plans that bound the work, and hostile text."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import date
+
+import pytest
+from django.db import connection
+
+from broadsheet.ingest.records import PaperRecord
+from broadsheet.ingest.upsert import upsert_papers
+from broadsheet.papers.models import Author, Paper
+from broadsheet.search import keyword
+from broadsheet.search.keyword import (
+    ensure_fulltext_index,
+    filter_matching,
+    find_author_ids,
+    fulltext_suspended,
+    keyword_search,
+    run_keyword_search,
+)
+from broadsheet.search.query import ParsedQuery, SearchFilters, parse_query
+
+from .corpus import CORPUS, INGESTED_AT, record
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def corpus() -> dict[str, int]:
+    """The corpus, and arXiv id -> paper id."""
+    upsert_papers(CORPUS, now=INGESTED_AT)
+    return dict(Paper.objects.values_list("arxiv_id", "id"))
+
+
+def found(text: str, **kwargs) -> list[str]:
+    """arXiv ids of the keyword hits for `text`, best first."""
+    hits = keyword_search(parse_query(text), **kwargs)
+    ids = [paper_id for paper_id, _ in hits]
+    by_id = dict(Paper.objects.filter(id__in=ids).values_list("id", "arxiv_id"))
+    return [by_id[paper_id] for paper_id, _ in hits]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # title match above abstract match
+        ("graphene", ["2501.00001", "2501.00002"]),
+        ("carbon", ["2501.00002", "2501.00001"]),
+        # stemming: the plural finds the singular
+        ("transistor", ["2501.00001"]),
+        # a phrase must appear in order; free words need not all appear
+        ('"neural network"', ["2502.00003"]),
+        ("neural network", ["2502.00003", "2502.00004"]),
+        # exclusion, of a word and of a phrase
+        ("graphene -transistors", ["2501.00002"]),
+        ('network -"neural network"', ["2502.00004"]),
+        # accents fold both ways
+        ("esperance", ["2503.00005"]),
+        ("étudions", ["2503.00005"]),
+        # a word in no paper does not empty the results of the others
+        ("graphene zzzunknownzzz", ["2501.00001", "2501.00002"]),
+        ("zzzunknownzzz", []),
+        # filters
+        ("graphene author:lovelace", ["2501.00001"]),
+        ('graphene author:"G Hopper"', ["2501.00001", "2501.00002"]),
+        ("graphene author:turing", []),
+        ("graphene cat:cond-mat.mtrl-sci", ["2501.00002"]),
+        ("graphene cat:cond-mat", ["2501.00001", "2501.00002"]),
+        ("graphene cat:CS.et", ["2501.00001"]),
+        ("graphene cat:hep-th", []),
+        ("graphene from:2025-02", ["2501.00002"]),
+        ("graphene to:2025-01", ["2501.00001"]),
+        ("network from:2025-06-01 to:2025-12-31", ["2502.00004"]),
+    ],
+)
+def test_keyword_search_ranks_and_filters(corpus: dict[str, int], query: str, expected: list[str]) -> None:
+    assert found(query) == expected
+
+
+def test_keyword_search_returns_ids_with_scores_best_first(corpus: dict[str, int]) -> None:
+    hits = keyword_search(parse_query("graphene"))
+    assert [paper_id for paper_id, _ in hits] == [corpus["2501.00001"], corpus["2501.00002"]]
+    assert hits[0][1] > hits[1][1] > 0
+
+
+def test_keyword_search_takes_filters_given_apart_from_the_text(corpus: dict[str, int]) -> None:
+    hits = keyword_search(parse_query("graphene"), filters=SearchFilters(date_from=date(2025, 2, 1)))
+    assert [paper_id for paper_id, _ in hits] == [corpus["2501.00002"]]
+
+
+def test_keyword_search_stops_at_the_limit(corpus: dict[str, int]) -> None:
+    assert found("graphene", limit=1) == ["2501.00001"]
+    assert found("graphene", limit=0) == []
+
+
+def test_keyword_search_without_text_finds_nothing(corpus: dict[str, int]) -> None:
+    assert keyword_search(parse_query("author:lovelace")) == []
+    assert keyword_search(ParsedQuery()) == []
+
+
+def test_author_names_match_by_words_initials_and_accents(corpus: dict[str, int]) -> None:
+    borel = Author.objects.get(normalized_name="emile borel").id
+    assert find_author_ids("Borel") == [borel]
+    assert find_author_ids("émile BOREL") == [borel]
+    assert find_author_ids("E. Borel") == [borel]
+    assert find_author_ids("Emile Lovelace") == []
+    assert find_author_ids("!!!") == []
+
+
+def test_filter_matching_keeps_papers_with_the_phrases_and_without_the_exclusions(
+    corpus: dict[str, int],
+) -> None:
+    ids = list(corpus.values())
+    assert filter_matching(parse_query('"neural network"'), ids) == {corpus["2502.00003"]}
+    assert filter_matching(parse_query("anything -graphene"), ids) == {
+        corpus[arxiv_id] for arxiv_id in ("2502.00003", "2502.00004", "2503.00005")
+    }
+    assert filter_matching(parse_query("no operators"), ids) == set(ids)
+
+
+# --- the index follows every write -------------------------------------------------------------------
+
+
+def test_the_index_follows_inserts_updates_and_deletes_through_upsert() -> None:
+    upsert_papers([record("2504.00001", "Photonic crystals", "Light in periodic media.")], now=INGESTED_AT)
+    assert found("photonic") == ["2504.00001"]
+
+    # a new version with another title replaces the indexed text
+    upsert_papers(
+        [record("2504.00001", "Phononic crystals", "Sound in periodic media.", version=2)], now=INGESTED_AT
+    )
+    assert found("photonic") == []
+    assert found("phononic") == ["2504.00001"]
+    assert found("periodic") == ["2504.00001"]
+
+    # an upstream deletion hides the paper from search; a newer version brings it back
+    upsert_papers([PaperRecord("2504.00001", deleted=True, datestamp=date(2025, 12, 1))], now=INGESTED_AT)
+    assert found("phononic") == []
+    upsert_papers(
+        [record("2504.00001", "Phononic crystals", "Sound again.", version=3, announced_on=date(2026, 1, 5))],
+        now=INGESTED_AT,
+    )
+    assert found("phononic") == ["2504.00001"]
+
+    # re-ingesting unchanged records changes nothing
+    upsert_papers(
+        [record("2504.00001", "Phononic crystals", "Sound again.", version=3, announced_on=date(2026, 1, 5))],
+        now=INGESTED_AT,
+    )
+    assert found("phononic") == ["2504.00001"]
+
+    Paper.objects.filter(arxiv_id="2504.00001").delete()
+    assert found("phononic") == []
+
+
+def test_the_author_index_follows_new_and_removed_authors() -> None:
+    upsert_papers(
+        [record("2504.00002", "Lattices", "Abstract.", authors=("Sofia Kovalevskaya",))], now=INGESTED_AT
+    )
+    assert len(find_author_ids("kovalevskaya")) == 1
+    upsert_papers(
+        [record("2504.00002", "Lattices", "Abstract.", authors=("Emmy Noether",), version=2)], now=INGESTED_AT
+    )
+    assert find_author_ids("kovalevskaya") == []  # the author left with no paper is removed
+    assert found("lattices author:noether") == ["2504.00002"]
+
+
+def test_the_migration_indexes_rows_that_were_there_before(corpus: dict[str, int]) -> None:
+    """ensure_fulltext_index is the migration's fill: after losing its triggers, the index is whole."""
+    if connection.vendor != "sqlite":
+        assert ensure_fulltext_index() is False
+        return
+    with connection.cursor() as cursor:
+        for name in keyword.SQLITE_TRIGGERS:
+            cursor.execute(f"DROP TRIGGER {name}")
+        cursor.execute("INSERT INTO search_paper_fts(search_paper_fts) VALUES ('delete-all')")
+    upsert_papers([record("2504.00003", "Graphene again", "More.")], now=INGESTED_AT)
+    assert found("graphene") == []
+    assert ensure_fulltext_index() is True
+    assert found("graphene") == ["2504.00003", "2501.00001", "2501.00002"]
+    assert ensure_fulltext_index() is False
+
+
+def test_the_triggers_are_those_ensure_fulltext_index_recreates(corpus: dict[str, int]) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("triggers keep the SQLite index; PostgreSQL uses a generated column")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'search_%'")
+        installed = dict(cursor.fetchall())
+    assert set(installed) == set(keyword.SQLITE_TRIGGERS)
+    for name, sql in keyword.SQLITE_TRIGGERS.items():
+        # SQLite keeps the statement as written, less IF NOT EXISTS
+        assert installed[name] == sql.replace(" IF NOT EXISTS", "")
+
+
+def test_a_suspended_index_is_refilled_on_the_way_out() -> None:
+    with fulltext_suspended():
+        upsert_papers([record("2504.00004", "Bulk loaded graphene", "Text.")], now=INGESTED_AT)
+    assert found("graphene") == ["2504.00004"]
+    upsert_papers([record("2504.00005", "Graphene after", "Text.")], now=INGESTED_AT)
+    assert sorted(found("graphene")) == ["2504.00004", "2504.00005"]
+
+
+# --- plans: bounded work ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def crowded() -> None:
+    """Twelve papers: 'common' in all of them, 'frequent' in five (and in the titles of the two oldest),
+    'rare' in two."""
+    records = []
+    for number in range(12):
+        words = ["common"]
+        if number < 5:
+            words.append("frequent")
+        if number in (1, 3):
+            words.append("rare")
+        title = "frequent flyers" if number < 2 else f"paper {number}"
+        records.append(record(f"2505.{number:05d}", title, " ".join(words)))
+    upsert_papers(records, now=INGESTED_AT)
+
+
+def test_rare_words_take_the_rare_words_plan(crowded: None) -> None:
+    result = run_keyword_search(parse_query("rare frequent"))
+    assert result.plan == "rare-words"
+    assert result.scored_terms == ("rare", "frequent")
+    ranked = found("rare frequent")
+    assert ranked[:2] == ["2505.00001", "2505.00003"]
+    assert sorted(ranked) == ["2505.00000", "2505.00001", "2505.00002", "2505.00003", "2505.00004"]
+
+
+def test_a_word_in_more_than_half_the_papers_is_left_out(crowded: None) -> None:
+    result = run_keyword_search(parse_query("rare common"))
+    assert result.scored_terms == ("rare",)
+    assert result.dropped_terms == ("common",)
+    assert found("rare common") == ["2505.00003", "2505.00001"]
+
+
+def test_common_words_alone_list_title_matches_first_then_newest(
+    crowded: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keyword, "IDF_BUDGET", 4)
+    result = run_keyword_search(parse_query("frequent"))
+    assert result.plan == "newest"
+    assert result.dropped_terms == ()
+    assert found("frequent") == ["2505.00001", "2505.00000", "2505.00004", "2505.00003", "2505.00002"]
+    assert found("frequent", limit=3) == ["2505.00001", "2505.00000", "2505.00004"]
+    assert found("frequent zzzunknownzzz") == []  # every word must be in the paper
+
+
+def test_many_candidates_take_the_conjunctive_plan(crowded: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keyword, "CANDIDATE_CAP", 1)
+    result = run_keyword_search(parse_query("frequent rare"), limit=4)
+    assert result.plan == "conjunctive"
+    ids = dict(Paper.objects.values_list("id", "arxiv_id"))
+    # the newest paper holding both words (one fits the cap), then the newest holding either
+    assert [ids[paper_id] for paper_id, _ in result.hits] == [
+        "2505.00003", "2505.00004", "2505.00002", "2505.00001",
+    ][: len(result.hits)]
+    assert len(result.hits) == 2
+
+
+# --- hostile text --------------------------------------------------------------------------------------
+
+
+FTS_SYNTAX = [
+    'NEAR(graphene carbon, 2)', "graph*", "title:graphene", "{title abstract}: x", "graphene AND OR NOT ^",
+    '"', '""', '"""', "-", "--", "- -", "*", "^graphene", "(", ")", "((((", "NOT", "AND", "OR", "'", "\\",
+    "col:x", "rowid:1", "a:b:c", "x\x00y", "\ud800", "\udfff\ud800", "%", "%s", "?", ":name", "$1",
+    "--; DROP",
+]
+
+
+@pytest.mark.parametrize("text", FTS_SYNTAX)
+def test_fts_syntax_in_queries_is_only_text(corpus: dict[str, int], text: str) -> None:
+    keyword_search(parse_query(text))
+    filter_matching(parse_query(text), list(corpus.values()))
+
+
+def test_hostile_strings_are_only_text(corpus: dict[str, int], hostile_string: str) -> None:
+    parsed = parse_query(hostile_string[:1000])
+    keyword_search(parsed)
+    filter_matching(parsed, list(corpus.values()))
+    assert find_author_ids(hostile_string[:200]) in ([], find_author_ids(hostile_string[:200]))
+
+
+def test_postgresql_folds_accents_as_its_migration_does() -> None:
+    migration = importlib.import_module("broadsheet.search.migrations.0002_fulltext")
+    assert migration.FOLD == keyword.PG_FOLD
+    assert len(keyword.PG_ACCENTED) == len(keyword.PG_UNACCENTED)
