@@ -1,0 +1,440 @@
+"""Search: keyword and vector retrieval fused into one ranking, filtered, sorted, paged and highlighted;
+and the papers similar to one paper.
+
+Rule: plain data out (cards, and snippets escaped first and only then marked with <mark>), the same
+for the page, its JSON twin and the API. Semantic search missing, empty or failing degrades to keyword
+results with a note; it never turns a search into an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db.models import F, QuerySet
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from broadsheet.papers.math import latex_to_text
+from broadsheet.papers.models import Paper, PaperAuthor, PaperCategory
+from broadsheet.papers.services import CARD_FIELDS, PaperCard, build_cards
+from broadsheet.search.keyword import (
+    ResolvedFilters,
+    filter_matching,
+    resolve_filters,
+    run_keyword_search,
+)
+from broadsheet.search.query import (
+    TOKEN,
+    ParsedQuery,
+    QueryError,
+    SearchFilters,
+    SearchMode,
+    SortOrder,
+    parse_query,
+    tokenize,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_LIMIT = 100
+MAX_RESULTS = 1000  # offset + limit: results past this are not paged to
+DEFAULT_LIMIT = 20
+# Each retriever contributes its best CANDIDATES to the fusion (more when deep pages are asked for).
+CANDIDATES = 100
+# Vector neighbours are filtered after the search: ask for more when filters may drop most of them.
+FILTERED_VECTOR_CANDIDATES = 1000
+SNIPPET_CHARS = 240
+SIMILAR_SEARCH_MAX = 500
+SIMILAR_KEYWORD_WORDS = 32  # title first, then the abstract: what stands in for a missing vector
+
+KEYWORD = "keyword"
+VECTOR = "vector"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    card: PaperCard
+    score: float
+    sources: tuple[str, ...]  # which retrievers found it: "keyword", "vector"
+    title_html: SafeString | None  # the title with matches marked; None when it holds LaTeX (render it)
+    snippet_html: SafeString  # an excerpt of the abstract as plain text, escaped, matches marked
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: ParsedQuery
+    mode: SearchMode
+    sort: SortOrder
+    offset: int
+    limit: int
+    hits: list[SearchHit]
+    has_more: bool
+    notes: tuple[str, ...] = ()  # what the reader should know: words left out, semantic search missing
+    keyword_plan: str = ""
+
+    @property
+    def is_empty_query(self) -> bool:
+        return self.query.is_empty
+
+
+# ---------------------------------------------------------------------------------------------------
+# highlighting
+
+_SUFFIXES = ("ational", "ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s")
+
+
+def _stem(token: str) -> str:
+    """A crude English stem, only for deciding what to mark (the index has its own stemmer)."""
+    for suffix in _SUFFIXES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+            return token[: -len(suffix)]
+    return token
+
+
+def _matcher(words: Iterable[str]):
+    stems = {_stem(word) for word in words if word}
+
+    def matches(token: str) -> bool:
+        folded = "".join(tokenize(token))
+        return bool(folded) and _stem(folded) in stems
+
+    return matches
+
+
+def highlight(text: str, words: Iterable[str]) -> SafeString:
+    """`text` escaped, with each word matching one of `words` (accents, case and suffixes aside) in
+    <mark>. Escaping comes first: only the <mark> tags added here are markup."""
+    matches = _matcher(words)
+    parts: list[str] = []
+    position = 0
+    for found in TOKEN.finditer(text):
+        if matches(found.group()):
+            parts.append(escape(text[position : found.start()]))
+            parts.append("<mark>" + escape(found.group()) + "</mark>")
+            position = found.end()
+    parts.append(escape(text[position:]))
+    return mark_safe("".join(parts))  # noqa: S308 - every piece of text went through escape()
+
+
+def snippet(text: str, words: Iterable[str], *, chars: int = SNIPPET_CHARS) -> SafeString:
+    """About `chars` characters of `text` around its first match (its start when nothing matches),
+    cut at word boundaries, highlighted."""
+    words = list(words)
+    if len(text) <= chars:
+        return highlight(text, words)
+    matches = _matcher(words)
+    first = next((found.start() for found in TOKEN.finditer(text) if matches(found.group())), 0)
+    start = max(0, first - chars // 4)
+    if start:
+        space = text.rfind(" ", 0, start)
+        start = space + 1 if space >= 0 else start
+    end = min(len(text), start + chars)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start else end
+    excerpt = highlight(text[start:end], words)
+    return mark_safe(("…" if start else "") + excerpt + ("…" if end < len(text) else ""))  # noqa: S308
+
+
+_LATEX = re.compile(r"[$\\]")
+
+
+def _hit(card: PaperCard, score: float, sources: tuple[str, ...], words: Sequence[str]) -> SearchHit:
+    title_html = None if _LATEX.search(card.title) else highlight(card.title, words)
+    abstract = latex_to_text(card.abstract) if _LATEX.search(card.abstract) else card.abstract
+    return SearchHit(card, score, sources, title_html, snippet(abstract, words))
+
+
+# ---------------------------------------------------------------------------------------------------
+# filters as ORM conditions (for vector neighbours and for queries without text)
+
+
+def filtered_papers(resolved: ResolvedFilters) -> QuerySet[Paper]:
+    papers = Paper.objects.filter(is_deleted=False)
+    if resolved.date_from is not None:
+        papers = papers.filter(announced_on__gte=resolved.date_from)
+    if resolved.date_to is not None:
+        papers = papers.filter(announced_on__lte=resolved.date_to)
+    if resolved.category_codes is not None:
+        papers = papers.filter(
+            id__in=PaperCategory.objects.filter(category_id__in=resolved.category_codes).values("paper_id")
+        )
+    for group in resolved.author_groups:
+        papers = papers.filter(id__in=PaperAuthor.objects.filter(author_id__in=group).values("paper_id"))
+    return papers
+
+
+# ---------------------------------------------------------------------------------------------------
+# vector retrieval
+
+
+def embedder_name() -> str:
+    """The configured embedding model, without loading it."""
+    name = settings.BROADSHEET.get("EMBEDDER")
+    if name:
+        return str(name)
+    from broadsheet.search.embedders import DEFAULT_EMBEDDER
+
+    return DEFAULT_EMBEDDER
+
+
+def _vector_neighbours(vector_of, k: int, notes: list[str]) -> list[tuple[int, float]]:
+    """Nearest papers of the configured model's index, or [] with a note when that is not possible.
+    `vector_of(embedder_name)` gives the query vector (or None)."""
+    try:
+        from broadsheet.search.vector_index import get_vector_index
+    except ImportError:
+        notes.append("Semantic search is not installed; these are keyword results.")
+        return []
+    name = embedder_name()
+    try:
+        index = get_vector_index(name)
+        if len(index) == 0:
+            notes.append("Semantic search has no paper vectors yet (run `broadsheet embed`).")
+            return []
+        vector = vector_of(name)
+        if vector is None:
+            return []
+        return index.search(vector, k)
+    except Exception:  # a broken model or index file must not take the search page down
+        logger.exception("vector search failed; answering with keyword results")
+        notes.append("Semantic search is unavailable right now; these are keyword results.")
+        return []
+
+
+def _embed_query(text: str):
+    def vector_of(name: str):
+        from broadsheet.search.embedders import get_embedder
+
+        return get_embedder(name).embed([text])[0]
+
+    return vector_of
+
+
+def _keep_allowed(
+    hits: Sequence[tuple[int, float]], parsed: ParsedQuery, resolved: ResolvedFilters
+) -> list[tuple[int, float]]:
+    """Vector hits that are live papers passing the filters, the phrases and the exclusions, in order."""
+    ids = [paper_id for paper_id, _ in hits]
+    if not ids:
+        return []
+    allowed = set(filtered_papers(resolved).filter(id__in=ids).values_list("id", flat=True))
+    if parsed.phrases or parsed.excluded:
+        allowed &= filter_matching(parsed, list(allowed))
+    return [(paper_id, score) for paper_id, score in hits if paper_id in allowed]
+
+
+# ---------------------------------------------------------------------------------------------------
+# the search
+
+
+def _check_paging(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
+    if offset < 0:
+        raise QueryError("offset must be 0 or more")
+    if offset + limit > MAX_RESULTS:
+        raise QueryError(
+            f"results are paged up to the first {MAX_RESULTS}: offset + limit must not exceed it"
+        )
+
+
+def _enum(kind: type, value: Any, what: str):
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise QueryError(f"{what} must be one of: {choices}") from None
+
+
+def search_papers(
+    text: str | ParsedQuery,
+    *,
+    mode: SearchMode | str = SearchMode.HYBRID,
+    sort: SortOrder | str = SortOrder.RELEVANCE,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+    filters: SearchFilters | None = None,
+    now: datetime | None = None,
+) -> SearchResults:
+    """One page of results for a query (text in the query language, or already parsed).
+
+    hybrid: keyword and vector candidates fused by reciprocal rank fusion; keyword or vector: one of
+    them. `filters` add to the query's own operators. sort=newest orders the same candidates by
+    announcement day. A query of filters alone lists the matching papers, newest first. `now` is
+    taken for sorts that will depend on time (trending). Raises QueryError for a query or paging
+    that cannot be run.
+    """
+    del now  # no sort depends on time yet
+    mode = _enum(SearchMode, mode, "mode")
+    sort = _enum(SortOrder, sort, "sort")
+    _check_paging(limit, offset)
+    parsed = parse_query(text) if isinstance(text, str) else text
+    merged = parsed.filters.merge(filters) if filters is not None else parsed.filters
+    notes: list[str] = []
+    if parsed.ignored_terms:
+        notes.append(f"Only the first {len(parsed.terms)} words were searched for.")
+
+    def results(ranked: list[tuple[int, float]], sources: dict[int, tuple[str, ...]], plan: str = ""):
+        return _page(parsed, mode, sort, offset, limit, ranked, sources, notes, plan)
+
+    if not parsed.has_text and merged.is_empty:
+        return results([], {})
+    resolved = resolve_filters(merged)
+    if resolved.matches_nothing:
+        return results([], {})
+    pool = max(CANDIDATES, offset + limit + 1)
+
+    if not parsed.has_text:
+        papers = filtered_papers(resolved).order_by(F("announced_on").desc(nulls_last=True), "-arxiv_id")
+        ids = list(papers.values_list("id", flat=True)[: MAX_RESULTS if parsed.excluded else pool])
+        if parsed.excluded:
+            kept = filter_matching(parsed, ids)
+            ids = [paper_id for paper_id in ids if paper_id in kept]
+        ranked = [(paper_id, float(len(ids) - position)) for position, paper_id in enumerate(ids)]
+        return _page(parsed, mode, SortOrder.NEWEST, offset, limit, ranked, {}, notes, "filters")
+
+    keyword_hits: list[tuple[int, float]] = []
+    plan = ""
+    if mode in (SearchMode.HYBRID, SearchMode.KEYWORD):
+        keyword = run_keyword_search(parsed, limit=pool, filters=merged)
+        keyword_hits, plan = keyword.hits, keyword.plan
+        if keyword.dropped_terms:
+            dropped = ", ".join(keyword.dropped_terms)
+            notes.append(f"Very common words were not searched for: {dropped}.")
+    vector_hits: list[tuple[int, float]] = []
+    if mode in (SearchMode.HYBRID, SearchMode.VECTOR):
+        narrowed = not resolved.is_empty or parsed.phrases or parsed.excluded
+        k = max(pool, FILTERED_VECTOR_CANDIDATES) if narrowed else pool
+        found = _vector_neighbours(_embed_query(parsed.text), k, notes)
+        vector_hits = _keep_allowed(found, parsed, resolved)[:pool]
+
+    sources: dict[int, tuple[str, ...]] = {}
+    for name, hits in ((KEYWORD, keyword_hits), (VECTOR, vector_hits)):
+        for paper_id, _ in hits:
+            sources[paper_id] = (*sources.get(paper_id, ()), name)
+    if keyword_hits and vector_hits:
+        from broadsheet.search.fusion import reciprocal_rank_fusion
+
+        ranked = reciprocal_rank_fusion([keyword_hits, vector_hits])
+    else:
+        ranked = list(keyword_hits or vector_hits)
+    return results(ranked, sources, plan)
+
+
+def _page(
+    parsed: ParsedQuery,
+    mode: SearchMode,
+    sort: SortOrder,
+    offset: int,
+    limit: int,
+    ranked: list[tuple[int, float]],
+    sources: dict[int, tuple[str, ...]],
+    notes: list[str],
+    plan: str,
+) -> SearchResults:
+    scores = dict(ranked)
+    ids = [paper_id for paper_id, _ in ranked]
+    if sort == SortOrder.NEWEST and ids:
+        days = dict(Paper.objects.filter(id__in=ids).values_list("id", "announced_on"))
+        # newest day first, undated last; within a day, the better match first
+        position = {paper_id: index for index, paper_id in enumerate(ids)}
+        ids.sort(key=lambda paper_id: (
+            days.get(paper_id) is None, _negated_day(days.get(paper_id)), position[paper_id]
+        ))
+    page_ids = ids[offset : offset + limit]
+    rows = {row["id"]: row for row in Paper.objects.filter(id__in=page_ids).values(*CARD_FIELDS)}
+    present = [paper_id for paper_id in page_ids if paper_id in rows]
+    cards = build_cards([rows[paper_id] for paper_id in present])
+    words = parsed.highlight_words
+    hits = [
+        _hit(card, scores[paper_id], sources.get(paper_id, ()), words)
+        for paper_id, card in zip(present, cards, strict=True)
+    ]
+    return SearchResults(
+        query=parsed,
+        mode=mode,
+        sort=sort,
+        offset=offset,
+        limit=limit,
+        hits=hits,
+        has_more=len(ids) > offset + limit and offset + limit < MAX_RESULTS,
+        notes=tuple(notes),
+        keyword_plan=plan,
+    )
+
+
+def _negated_day(day) -> int:
+    return -day.toordinal() if day is not None else 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# similar papers
+
+
+def similar_papers(
+    paper: Paper | str,
+    *,
+    k: int = 10,
+    newer_only: bool = False,
+    same_category: bool = False,
+) -> list[PaperCard]:
+    """Up to `k` papers nearest in meaning to `paper` (a Paper or an arXiv id), nearest first; deleted
+    papers and the paper itself left out. `newer_only`: announced after it; `same_category`: with its
+    primary category. Without a stored vector for it, papers sharing its rarest title and abstract
+    words stand in (keyword search)."""
+    if isinstance(paper, str):
+        found = Paper.objects.filter(arxiv_id=paper).first()
+        if found is None:
+            return []
+        paper = found
+    if k <= 0:
+        return []
+    candidates = Paper.objects.filter(is_deleted=False).exclude(id=paper.id)
+    if newer_only:
+        if paper.announced_on is None:
+            return []
+        candidates = candidates.filter(announced_on__gt=paper.announced_on)
+    if same_category:
+        if paper.primary_category_id is None:
+            return []
+        candidates = candidates.filter(primary_category_id=paper.primary_category_id)
+
+    narrowed = newer_only or same_category
+    search_k = min(SIMILAR_SEARCH_MAX, k * (20 if narrowed else 2) + 1)
+    notes: list[str] = []
+    neighbours = _vector_neighbours(_stored_vector(paper), search_k, notes)
+    ids = [paper_id for paper_id, _ in neighbours if paper_id != paper.id]
+    if not ids:
+        words = tuple(dict.fromkeys(tokenize(f"{paper.title} {paper.abstract}")))[:SIMILAR_KEYWORD_WORDS]
+        parsed = ParsedQuery(text=paper.title, terms=words)
+        hits = run_keyword_search(parsed, limit=search_k).hits
+        ids = [paper_id for paper_id, _ in hits if paper_id != paper.id]
+    allowed = set(candidates.filter(id__in=ids).values_list("id", flat=True))
+    chosen = [paper_id for paper_id in ids if paper_id in allowed][:k]
+    rows = {row["id"]: row for row in Paper.objects.filter(id__in=chosen).values(*CARD_FIELDS)}
+    return build_cards([rows[paper_id] for paper_id in chosen if paper_id in rows])
+
+
+def _stored_vector(paper: Paper):
+    def vector_of(name: str):
+        from broadsheet.search.models import PaperEmbedding
+
+        row = (
+            PaperEmbedding.objects.filter(paper_id=paper.id, model_name=name)
+            .values_list("vector", "dim")
+            .first()
+        )
+        if row is None:
+            return None
+        vector = np.frombuffer(bytes(row[0]), dtype="<f2").astype(np.float32)
+        return vector if len(vector) == row[1] else None
+
+    return vector_of
