@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "huey.contrib.djhuey",
+    # its templates and static files: the API docs page loads Swagger UI from here, not from a CDN
+    "ninja",
     "broadsheet.papers",
     "broadsheet.ingest",
     "broadsheet.search",

@@ -8,6 +8,8 @@ from broadsheet.trending.views import about_trending
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("about/trending/", about_trending, name="about-trending"),
+    path("", include("broadsheet.search.urls")),
+    path("", include("broadsheet.api.urls")),
     path("", include("broadsheet.papers.urls")),
 ]
 

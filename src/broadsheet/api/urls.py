@@ -1,0 +1,37 @@
+"""`/api/` (the NinjaAPI, docs at /api/docs) and the docs page's own scripts and styles.
+
+The docs page of django-ninja loads Swagger UI from the static files shipped inside the ninja package
+(nothing from the internet); gunicorn serves no static files, so the few it needs are served here.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+import ninja
+from django.http import FileResponse, Http404, HttpRequest
+from django.urls import path
+from django.views.decorators.cache import cache_control
+
+from broadsheet.api.api import api
+
+NINJA_STATIC = Path(ninja.__file__).resolve().parent / "static" / "ninja"
+DOCS_ASSETS = frozenset({
+    "swagger-ui-bundle.js", "swagger-ui-init.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png",
+    "favicon.svg",
+})
+
+
+@cache_control(max_age=86400, public=True)
+def docs_asset(request: HttpRequest, name: str) -> FileResponse:
+    if name not in DOCS_ASSETS:
+        raise Http404("no such file")
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return FileResponse((NINJA_STATIC / name).open("rb"), content_type=content_type)
+
+
+urlpatterns = [
+    path("api/", api.urls),
+    path("static/ninja/<str:name>", docs_asset, name="api-docs-asset"),
+]
