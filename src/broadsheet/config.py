@@ -270,6 +270,30 @@ SETTINGS: tuple[Setting, ...] = (
         parse_int,
         group="trending",
     ),
+    # search
+    Setting(
+        "BROADSHEET_EMBEDDER",
+        "all-MiniLM-L6-v2-int8",
+        "Embedding model for semantic search and similar papers. `all-MiniLM-L6-v2-int8`: the built-in "
+        "model on ONNX Runtime (no network, no GPU). `st:NAME_OR_PATH`: any sentence-transformers model, "
+        "e.g. `st:BAAI/bge-small-en-v1.5` (needs `pip install sentence-transformers`; see docs/search.md). "
+        "Changing it means running `broadsheet embed` and `broadsheet index rebuild` again.",
+        group="search",
+    ),
+    Setting(
+        "BROADSHEET_EMBEDDER_THREADS",
+        "0",
+        "CPU threads of the built-in embedder; 0 uses every core the process may run on.",
+        parse_int,
+        group="search",
+    ),
+    Setting(
+        "BROADSHEET_EMBED_AFTER_INGEST",
+        "true",
+        "Whether the job worker embeds new and changed papers after each scheduled ingest.",
+        parse_bool,
+        group="search",
+    ),
 )
 
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -287,6 +311,7 @@ GROUP_TITLES = {
     "server": "Web server",
     "ingest": "Ingest",
     "trending": "Trending signals and score",
+    "search": "Search",
 }
 
 
