@@ -145,3 +145,15 @@ def test_arbitrary_parameters_never_answer_5xx(client: Client, corpus: None, par
     response = client.get(f"{path}?{query}")
     assert response.status_code < 500, (path, params, response.content[:300])
     assert response.status_code in (200, 400)
+
+
+def test_paper_page_shows_similar_papers_with_their_options(client: Client, corpus: None) -> None:
+    html = client.get("/papers/2501.00001/").content.decode()
+    similar = html[html.index('id="similar-heading"'):]
+    assert "Carbon devices" in similar
+    assert "Graphene transistors" not in similar  # not the paper itself
+    narrowed = client.get("/papers/2501.00001/", {"category": "1"}).content.decode()
+    assert "No similar papers found." in narrowed
+    assert 'name="category" value="1" checked' in narrowed
+    newer = client.get("/papers/2501.00002/", {"newer": "1"}).content.decode()
+    assert "No similar papers found." in newer[newer.index('id="similar-heading"'):]

@@ -28,9 +28,11 @@ from broadsheet.ingest.records import split_arxiv_id
 from broadsheet.papers import services
 from broadsheet.papers.models import Paper
 from broadsheet.papers.services import PaperCard, PaperDetail, PaperLinks
+from broadsheet.search.service import similar_papers
 from broadsheet.trending.views import is_human_view, record_paper_view
 
 JSON_FORMAT = "json"
+SIMILAR_PAPERS = 10
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -167,8 +169,15 @@ def paper_detail(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         }, status=410)
     if wants_json(request):
         return json_response(detail_json(detail))
+    # similar papers: vector neighbours; ?newer=1 only those announced later, ?category=1 only its category
+    newer_only = request.GET.get("newer") == "1"
+    same_category = request.GET.get("category") == "1"
+    similar = similar_papers(
+        detail.arxiv_id, k=SIMILAR_PAPERS, newer_only=newer_only, same_category=same_category
+    )
     response = render(request, "papers/paper.html", {
         "paper": detail, "canonical_url": absolute_url(detail.path),
+        "similar": similar, "similar_newer": newer_only, "similar_category": same_category,
     })
     # a human reading the page is a trending signal (counted per paper per day, nothing about the reader)
     if is_human_view(request):
