@@ -720,7 +720,7 @@ def run_keyword_search(
     def ranked(ids: Sequence[int], every: bool = False) -> Hits:
         return backend.rank(scored, dfs, count, ids, every)
 
-    must = {"required": tuple(required), "excluded": tuple(excluded)}
+    must_have, must_not = tuple(required), tuple(excluded)
     # The rarest words whose papers add up to at most CANDIDATE_CAP give the candidates, and every scored
     # word ranks them: a paper holding none of the rare words scores only on commoner, lighter words
     # (MaxScore's argument). On SciFact, CACM and CISI this gives the nDCG@10 and Recall@100 of
@@ -736,14 +736,19 @@ def run_keyword_search(
     seen: list[int] = []
     if essential:
         result.plan = "rare-words"
-        seen = window(Expr(any_of=tuple(essential), **must), CANDIDATE_CAP)
+        seen = window(Expr(any_of=tuple(essential), required=must_have, excluded=must_not), CANDIDATE_CAP)
         hits = ranked(seen)[:limit]
     else:
         result.plan = "conjunctive"
     if len(hits) < limit and len(essential) < len(scored):
         # the newest papers holding every scored word, then the newest holding any
         for every in (True, False):
-            expr = Expr(every=tuple(scored), **must) if every else Expr(any_of=tuple(scored), **must)
+            expr = Expr(
+                every=tuple(scored) if every else (),
+                any_of=() if every else tuple(scored),
+                required=must_have,
+                excluded=must_not,
+            )
             more = window(expr, CANDIDATE_CAP, seen)
             hits += ranked(more, every)[: limit - len(hits)]
             seen += more

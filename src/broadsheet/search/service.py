@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -246,12 +245,18 @@ def _check_paging(limit: int, offset: int) -> None:
         )
 
 
-def _enum(kind: type, value: Any, what: str):
+def _mode(value: SearchMode | str) -> SearchMode:
     try:
-        return kind(value)
+        return SearchMode(value)
     except ValueError:
-        choices = ", ".join(member.value for member in kind)
-        raise QueryError(f"{what} must be one of: {choices}") from None
+        raise QueryError(f"mode must be one of: {', '.join(SearchMode)}") from None
+
+
+def _sort(value: SortOrder | str) -> SortOrder:
+    try:
+        return SortOrder(value)
+    except ValueError:
+        raise QueryError(f"sort must be one of: {', '.join(SortOrder)}") from None
 
 
 def search_papers(
@@ -273,8 +278,8 @@ def search_papers(
     that cannot be run.
     """
     del now  # no sort depends on time yet
-    mode = _enum(SearchMode, mode, "mode")
-    sort = _enum(SortOrder, sort, "sort")
+    mode = _mode(mode)
+    sort = _sort(sort)
     _check_paging(limit, offset)
     parsed = parse_query(text) if isinstance(text, str) else text
     merged = parsed.filters.merge(filters) if filters is not None else parsed.filters
