@@ -13,6 +13,7 @@ import pickle
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -28,9 +29,11 @@ from broadsheet.ingest.snapshot_format import (  # noqa: F401 - parse_snapshot_l
     parsed_batches,
 )
 from broadsheet.ingest.upsert import AuthorCache, UpsertResult, upsert_papers
+from broadsheet.search.bulk import deferred_fulltext_inserts
 
 SNAPSHOT_BATCH_SIZE = 2000
-# below this many bytes a reader process costs more to start than it saves
+# a bulk import from this many bytes on: a reader process, and full-text indexing deferred to the end
+# (below it, starting a process costs more than it saves)
 READER_PROCESS_MIN_BYTES = 1 << 20
 
 
@@ -71,15 +74,17 @@ def import_snapshot(
     totals = UpsertResult()
     author_cache: AuthorCache = {}
     size = path.stat().st_size
-    reader = read_in_process if size >= READER_PROCESS_MIN_BYTES else read_here
-    for parsed in reader(path, skip=state.cursor, batch_size=batch_size, skip_invalid=skip_invalid):
-        totals.skipped += len(parsed.invalid)
-        if on_invalid is not None:
-            for message in parsed.invalid:
-                on_invalid(message)
-        _commit_batch(state, parsed.records, parsed.last_line, now, keep_categories, totals, author_cache)
-        if on_progress is not None:
-            on_progress(parsed.position, size, totals)
+    bulk = size >= READER_PROCESS_MIN_BYTES
+    reader = read_in_process if bulk else read_here
+    with deferred_fulltext_inserts() if bulk else nullcontext():
+        for parsed in reader(path, skip=state.cursor, batch_size=batch_size, skip_invalid=skip_invalid):
+            totals.skipped += len(parsed.invalid)
+            if on_invalid is not None:
+                for message in parsed.invalid:
+                    on_invalid(message)
+            _commit_batch(state, parsed.records, parsed.last_line, now, keep_categories, totals, author_cache)
+            if on_progress is not None:
+                on_progress(parsed.position, size, totals)
     state.is_complete = True
     state.completed_at = now
     state.save(update_fields=["is_complete", "completed_at"])

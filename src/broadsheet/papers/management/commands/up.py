@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from broadsheet.papers.management.commands.serve import gunicorn_argv
 from broadsheet.papers.models import Paper
+from broadsheet.search.bulk import repair_fulltext
 
 WEB_START_TIMEOUT_SECONDS = 30
 
@@ -63,6 +64,8 @@ class Command(BaseCommand):
         host, port = options["host"], options["port"]
         self.stdout.write(f"Data directory: {settings.DATA_DIR}")
         call_command("migrate", interactive=False, verbosity=0)
+        if repair_fulltext():
+            self.stdout.write("Rebuilt the full-text index left incomplete by an interrupted import.")
         self.stdout.write(f"Database ready ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}).")
 
         children: list[subprocess.Popen] = []
