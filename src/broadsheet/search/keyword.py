@@ -22,7 +22,6 @@ Quoted phrases must match and excluded words must not, in every plan; deleted pa
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import threading
@@ -44,10 +43,13 @@ TITLE_WEIGHT = 3.0
 ABSTRACT_WEIGHT = 1.0
 # BM25's IDF, log((N - n + 0.5) / (n + 0.5)), is zero or less once a word is in half the documents.
 STOP_FRACTION = 0.5
-# Postings read by one query's bm25() IDF pass (measured ~0.04 us each on this machine: ~4 ms).
-IDF_BUDGET = 100_000
+# Postings read by one query's bm25() IDF pass, and again to find the candidates among them (~0.05 us
+# each on this machine: ~5 ms in all).
+IDF_BUDGET = 50_000
 # Papers BM25-scored by one query (~3.5 us each with FTS5: ~3.5 ms).
 CANDIDATE_CAP = 1_000
+# A query of common words only looks for papers holding all of them among this many newest papers.
+NEWEST_SCAN_ROWS = 200_000
 # With filters, at most this many of the newest text matches are checked against them.
 FILTER_SCAN_CAP = 100_000
 # Document frequencies change slowly on a large corpus; small ones (tests, evaluation) are never cached.
@@ -297,8 +299,15 @@ class _Backend:
     def count_token(self, token: str, cap: int) -> int:
         raise NotImplementedError
 
-    def window(self, expr: Expr, n: int, filters: ResolvedFilters, exclude_ids: Ids = ()) -> list[int]:
+    def window(
+        self, expr: Expr, n: int, filters: ResolvedFilters, exclude_ids: Ids = (), after_id: int = 0
+    ) -> list[int]:
+        """The newest `n` indexed papers matching `expr` and `filters` with an id above `after_id`."""
         raise NotImplementedError
+
+    def newest_id(self) -> int:
+        rows = self.fetch("SELECT max(id) FROM papers_paper")
+        return int(rows[0][0] or 0)
 
     def rank(self, scored: Sequence[Item], dfs: Dfs, count: int, ids: Ids, every: bool = False) -> Hits:
         """Papers `ids` (each holding a word of `scored`; all of them when `every`) by relevance."""
@@ -391,7 +400,9 @@ class SqliteBackend(_Backend):
             params.append(json.dumps(list(group)))
         return conditions, params
 
-    def window(self, expr: Expr, n: int, filters: ResolvedFilters, exclude_ids: Ids = ()) -> list[int]:
+    def window(
+        self, expr: Expr, n: int, filters: ResolvedFilters, exclude_ids: Ids = (), after_id: int = 0
+    ) -> list[int]:
         """The newest `n` indexed papers matching `expr` and `filters` (ids, newest first)."""
         match = self.match_text(expr)
         skip = ""
@@ -401,19 +412,19 @@ class SqliteBackend(_Backend):
             skip_params = [json.dumps(list(exclude_ids))]
         if filters.is_empty:
             sql = (
-                f"SELECT m.rowid FROM {PAPER_FTS} m WHERE {PAPER_FTS} MATCH %s{skip} "
+                f"SELECT m.rowid FROM {PAPER_FTS} m WHERE {PAPER_FTS} MATCH %s AND m.rowid > %s{skip} "
                 "ORDER BY m.rowid DESC LIMIT %s"
             )
-            return [row[0] for row in self.fetch(sql, [match, *skip_params, n])]
+            return [row[0] for row in self.fetch(sql, [match, after_id, *skip_params, n])]
         conditions, params = self._filter_sql(filters)
         # No ORDER BY outside: the subquery streams newest first and the LIMIT stops it early (a sort
         # would read all FILTER_SCAN_CAP rows); the ids are put in order here.
         sql = (
-            f"SELECT m.rowid FROM (SELECT rowid FROM {PAPER_FTS} WHERE {PAPER_FTS} MATCH %s "
+            f"SELECT m.rowid FROM (SELECT rowid FROM {PAPER_FTS} WHERE {PAPER_FTS} MATCH %s AND rowid > %s "
             "ORDER BY rowid DESC LIMIT %s) m CROSS JOIN papers_paper p ON p.id = m.rowid "
             f"WHERE {' AND '.join(conditions)}{skip} LIMIT %s"
         )
-        rows = self.fetch(sql, [match, FILTER_SCAN_CAP, *params, *skip_params, n])
+        rows = self.fetch(sql, [match, after_id, FILTER_SCAN_CAP, *params, *skip_params, n])
         return sorted((row[0] for row in rows), reverse=True)
 
     def rank(self, scored: Sequence[Item], dfs: Dfs, count: int, ids: Ids, every: bool = False) -> Hits:
@@ -553,17 +564,12 @@ class PostgresBackend(_Backend):
             params.append(list(group))
         return conditions, params
 
-    def window(self, expr: Expr, n: int, filters: ResolvedFilters, exclude_ids: Ids = ()) -> list[int]:
-        if expr.title_only:
-            query, params = self.tsquery(Expr(every=expr.every, required=expr.required))
-            match = f"to_tsvector('{PG_TEXT_CONFIG}', {PG_FOLD.format(column='p.title')}) @@ {query}"
-            if expr.excluded:
-                excluded_sql, excluded_params = self.tsquery(Expr(any_of=expr.excluded))
-                match += f" AND NOT p.search_vector @@ {excluded_sql}"
-                params = params + excluded_params
-        else:
-            query, params = self.tsquery(expr)
-            match = f"p.search_vector @@ {query}"
+    def window(
+        self, expr: Expr, n: int, filters: ResolvedFilters, exclude_ids: Ids = (), after_id: int = 0
+    ) -> list[int]:
+        query, params = self.tsquery(expr)
+        match = f"p.search_vector @@ {query} AND p.id > %s"
+        params.append(after_id)
         conditions, filter_params = self._filter_sql(filters)
         sql = f"SELECT p.id FROM papers_paper p WHERE NOT p.is_deleted AND {match}"
         for condition in conditions:
@@ -768,15 +774,19 @@ def _newest_plan(
     limit: int,
     absent: list[Item],
 ) -> KeywordResult:
-    """Only common words (or phrases of them): every one must match; title matches first, newest first."""
+    """Only common words (or phrases of them): of the newest CANDIDATE_CAP papers holding every one (among
+    the newest NEWEST_SCAN_ROWS papers: several common words together can be rare, and looking further
+    back would scan postings lists of half the corpus), those holding them all in the title first."""
     result.plan = "newest"
     present = [item for item in terms if item not in absent]
     if absent:
         return result  # a word that is in no paper cannot be in all of them
     base = Expr(every=tuple(present), required=tuple(required), excluded=tuple(excluded))
-    in_title = backend.window(dataclasses.replace(base, title_only=True), limit, resolved)
-    rest = backend.window(base, limit - len(in_title), resolved, in_title) if len(in_title) < limit else []
-    ranked = in_title + rest
+    after_id = max(0, backend.newest_id() - NEWEST_SCAN_ROWS)
+    newest = backend.window(base, max(limit, CANDIDATE_CAP), resolved, after_id=after_id)
+    in_title = backend.title_matches(present + required, newest)
+    ranked = ([paper_id for paper_id in newest if paper_id in in_title]
+              + [paper_id for paper_id in newest if paper_id not in in_title])[:limit]
     result.hits = [(paper_id, float(len(ranked) - position)) for position, paper_id in enumerate(ranked)]
     result.dropped_terms = ()
     return result

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 from django.conf import settings
@@ -89,6 +90,7 @@ class SearchResults:
 _SUFFIXES = ("ational", "ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s")
 
 
+@lru_cache(maxsize=1 << 16)
 def _stem(token: str) -> str:
     """A crude English stem, only for deciding what to mark (the index has its own stemmer)."""
     for suffix in _SUFFIXES:
@@ -97,12 +99,26 @@ def _stem(token: str) -> str:
     return token
 
 
+# Words not worth marking: every abstract has them.
+UNMARKED_WORDS = frozenset(
+    "a an and are as at be been but by can for from has have in into is it its of on or our that the their "
+    "then these this those to was we were which with".split()
+)
+
+
 def _matcher(words: Iterable[str]):
-    stems = {_stem(word) for word in words if word}
+    stems = {_stem(word) for word in words if word and word not in UNMARKED_WORDS}
+    prefixes = {stem[:3] for stem in stems}
+    seen: dict[str, bool] = {}
 
     def matches(token: str) -> bool:
-        folded = "".join(tokenize(token))
-        return bool(folded) and _stem(folded) in stems
+        found = seen.get(token)
+        if found is None:
+            folded = token.casefold() if token.isascii() else "".join(tokenize(token))
+            # most words of an abstract share no prefix with the query: skip stemming them
+            found = bool(folded) and folded[:3] in prefixes and _stem(folded) in stems
+            seen[token] = found
+        return found
 
     return matches
 
