@@ -145,7 +145,7 @@ def quantize_matmuls(model_bytes: bytes) -> tuple[bytes, int]:
     initializers = {tensor.name: tensor for tensor in graph.initializer}
     producers = {output: node for node in graph.node for output in node.output}
 
-    constants = {
+    constants: dict[str, np.ndarray] = {
         "qmm_zero_point": np.array(128, dtype=np.uint8),
         "qmm_levels": np.array(127.0, dtype=np.float32),
         "qmm_tiny": np.array(1e-12, dtype=np.float32),
