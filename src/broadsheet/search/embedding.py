@@ -20,6 +20,8 @@ from broadsheet.search.embedders import Embedder, paper_text
 from broadsheet.search.models import PaperEmbedding
 
 EMBED_BATCH_SIZE = 256
+# past this many changed papers (or more than the index holds), rebuilding the index beats adding to it
+REBUILD_INDEX_ABOVE_PAPERS = 100_000
 VECTOR_DTYPE = np.dtype("<f2")  # float16 little-endian, as PaperEmbedding.vector documents
 
 
@@ -143,23 +145,25 @@ def load_vectors(model_name: str, paper_ids: list[int] | None = None) -> tuple[n
 def update_vector_index(model_name: str, paper_ids: list[int]) -> str:
     """Bring the model's vector index up to date after embedding `paper_ids`; returns what was done.
 
-    The first time (no index file yet) the index is built from every stored embedding; afterwards the
-    embedded papers are added (or replaced) and deleted papers removed, so a run stays proportional to
-    what changed.
+    The first time (no index file yet), or after a large run, the index is built from every stored
+    embedding; otherwise the embedded papers are added (or replaced) and deleted papers removed.
     """
     from broadsheet.search.vector_index import VectorIndex, index_path, rebuild_vector_index
 
     index = VectorIndex.open(index_path(model_name))
-    if index.signature is None:
+    if index.signature is None or len(paper_ids) > max(REBUILD_INDEX_ABOVE_PAPERS, len(index)):
         built = rebuild_vector_index(model_name)
         return f"built the index of {model_name}: {len(built):,} vectors"
+    # small IN lists (SQLite builds may allow as few as 999 parameters), one write of the index file
+    loaded = [
+        load_vectors(model_name, paper_ids[start : start + 900]) for start in range(0, len(paper_ids), 900)
+    ]
+    loaded = [(ids, vectors) for ids, vectors in loaded if len(ids)]
     added = 0
-    # small IN lists: SQLite builds may allow as few as 999 parameters per statement
-    for start in range(0, len(paper_ids), 900):
-        ids, vectors = load_vectors(model_name, paper_ids[start : start + 900])
-        if len(ids):
-            index.add(ids, vectors)
-            added += len(ids)
+    if loaded:
+        ids = np.concatenate([ids for ids, _ in loaded])
+        index.add(ids, np.concatenate([vectors for _, vectors in loaded]))
+        added = len(ids)
     deleted = list(
         Paper.objects.filter(is_deleted=True, embeddings__model_name=model_name).values_list("pk", flat=True)
     )
