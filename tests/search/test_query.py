@@ -12,6 +12,7 @@ from broadsheet.search.query import (
     QueryError,
     SearchFilters,
     parse_query,
+    plain_query,
     tokenize,
 )
 
@@ -126,3 +127,10 @@ def test_filters_merge_to_the_narrower_date_range() -> None:
 )
 def test_tokenize_splits_like_the_index(text: str, tokens: list[str]) -> None:
     assert tokenize(text) == tokens
+
+
+def test_plain_query_takes_text_literally() -> None:
+    assert plain_query('What is "what you see" -not author:x?') == ParsedQuery(
+        text='What is "what you see" -not author:x?',
+        terms=("What", "is", "you", "see", "not", "author:x"),
+    )

@@ -435,7 +435,7 @@ class SqliteBackend(_Backend):
         sql = (
             f"SELECT rowid, bm25({PAPER_FTS}, %s, %s) AS score FROM {PAPER_FTS} "
             f"WHERE {PAPER_FTS} MATCH %s AND rowid BETWEEN %s AND %s "
-            "AND +rowid IN (SELECT value FROM json_each(%s)) ORDER BY score, rowid DESC"
+            "AND +rowid IN (SELECT value FROM json_each(%s)) ORDER BY score, rowid"
         )
         rows = self.fetch(
             sql, [TITLE_WEIGHT, ABSTRACT_WEIGHT, match, min(ids), max(ids), json.dumps(list(ids))]
@@ -596,7 +596,7 @@ class PostgresBackend(_Backend):
             params.extend([idf, *item_params])
         sql = (
             f"SELECT id, ({' + '.join(terms)}) AS score FROM papers_paper WHERE id = ANY(%s) "
-            "ORDER BY score DESC, id DESC"
+            "ORDER BY score DESC, id"
         )
         return [(paper_id, float(score)) for paper_id, score in self.fetch(sql, [*params, list(ids)])]
 
@@ -665,7 +665,10 @@ def query_items(parsed: ParsedQuery) -> tuple[list[Item], list[Item], list[Item]
                 result.append(item)
         return result
 
-    return items(parsed.terms), items(parsed.phrases), items(parsed.excluded)
+    # a free word the index splits (`self-supervised`, `1,000`) ranks as its parts, as BM25 has it; only
+    # quotes ask for words in sequence
+    words = [token for term in parsed.terms for token in tokenize(term)]
+    return items(words), items(parsed.phrases), items(parsed.excluded)
 
 
 def run_keyword_search(

@@ -275,3 +275,11 @@ def parse_query(text: str, *, max_chars: int = MAX_QUERY_CHARS, max_terms: int =
         filters=filters,
         ignored_terms=all_terms[max_terms:],
     )
+
+
+def plain_query(text: str) -> ParsedQuery:
+    """`text` taken literally: every word a free word, no operators, quotes or limits. For searching with
+    a question or a document (evaluation collections, "more like this"), where `"` and `-` are prose."""
+    text = clean_text(text)
+    words = (_strip_word(word) for word in text.split())
+    return ParsedQuery(text=" ".join(text.split()), terms=_unique(tuple(word for word in words if word)))
