@@ -17,7 +17,6 @@ from broadsheet.search.keyword import (
     ensure_fulltext_index,
     filter_matching,
     find_author_ids,
-    fulltext_suspended,
     keyword_search,
     run_keyword_search,
 )
@@ -194,14 +193,6 @@ def test_the_triggers_are_those_ensure_fulltext_index_recreates(corpus: dict[str
     for name, sql in keyword.SQLITE_TRIGGERS.items():
         # SQLite keeps the statement as written, less IF NOT EXISTS
         assert installed[name] == sql.replace(" IF NOT EXISTS", "")
-
-
-def test_a_suspended_index_is_refilled_on_the_way_out() -> None:
-    with fulltext_suspended():
-        upsert_papers([record("2504.00004", "Bulk loaded graphene", "Text.")], now=INGESTED_AT)
-    assert found("graphene") == ["2504.00004"]
-    upsert_papers([record("2504.00005", "Graphene after", "Text.")], now=INGESTED_AT)
-    assert sorted(found("graphene")) == ["2504.00004", "2504.00005"]
 
 
 # --- plans: bounded work ------------------------------------------------------------------------------

@@ -27,12 +27,11 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import Q
 
 from broadsheet.ingest.records import normalize_author_name
@@ -835,25 +834,3 @@ def ensure_fulltext_index(using: str = "default") -> bool:
             cursor.execute(statement)
     return True
 
-
-@contextmanager
-def fulltext_suspended(using: str = "default") -> Iterator[None]:
-    """For bulk loads into SQLite: no index upkeep per row while inside, one refill on the way out.
-
-    Keeping FTS5 in step batch by batch costs a snapshot import about four times what one refill at the
-    end costs (measured in docs/benchmarks.md), but the refill reads every paper: use this when the load
-    is large next to the corpus (a first backfill). Writes by other processes meanwhile are covered by
-    the refill; a process killed inside leaves the triggers dropped until `ensure_fulltext_index` runs.
-    """
-    connection = connections[using]
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with transaction.atomic(using=using), connection.cursor() as cursor:
-        for name in SQLITE_TRIGGERS:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-    try:
-        yield
-    finally:
-        with transaction.atomic(using=using):
-            ensure_fulltext_index(using)
