@@ -1,4 +1,4 @@
-"""The vector index: exact scan and inverted file agree, add/remove, files replaced whole, rebuilt from rows."""
+"""The vector index: exact scan and inverted file agree, add/remove, files replaced whole, rebuilt."""
 
 from __future__ import annotations
 
