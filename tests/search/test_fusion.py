@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from broadsheet.search.fusion import RRF_K, reciprocal_rank_fusion
+from broadsheet.search.fusion import RRF_K, fuse_rankings, normalized_score_fusion, reciprocal_rank_fusion
 
 
 def test_rrf_constant_is_the_published_one() -> None:
@@ -56,3 +56,46 @@ def test_rrf_ties_are_broken_by_smaller_id_whatever_the_list_order() -> None:
 def test_rrf_refuses_a_weight_count_that_does_not_match_the_lists() -> None:
     with pytest.raises(ValueError, match="2 weights for 1 lists"):
         reciprocal_rank_fusion([[(1, 1.0)]], weights=[1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("lists", "kwargs", "expected"),
+    [
+        # each list mapped to [0, 1]: keyword 10 -> 1, 6 -> 0.5, 2 -> 0; vector 0.9 -> 1, 0.5 -> 0
+        (
+            [[(1, 10.0), (2, 6.0), (3, 2.0)], [(3, 0.9), (2, 0.5)]],
+            {},
+            [(2, 0.5), (3, 1.0), (1, 1.0)],
+        ),
+        # a retriever that is sure of one paper outvotes the other's small preference (RRF would tie them)
+        (
+            [[(1, 0.50), (2, 0.49), (3, 0.10)], [(2, 0.9), (1, 0.1), (3, 0.0)]],
+            {},
+            [(2, 0.975 + 1.0), (1, 1.0 + 1 / 9), (3, 0.0)],
+        ),
+        # equal scores in a list: each gets 1 from it
+        ([[(4, 2.0), (5, 2.0)], [(5, 0.3)]], {}, [(5, 2.0), (4, 1.0)]),
+        # weights scale each list's share
+        ([[(1, 1.0), (2, 0.0)], [(2, 1.0), (1, 0.0)]], {"weights": [1.0, 3.0]}, [(2, 3.0), (1, 1.0)]),
+        # an id repeated inside one list counts once, with its best score
+        ([[(5, 3.0), (5, 1.0), (6, 1.0)]], {}, [(5, 1.0), (6, 0.0)]),
+        ([[], []], {}, []),
+    ],
+)
+def test_normalized_score_fusion_sums_min_max_shares(lists, kwargs, expected) -> None:
+    fused = normalized_score_fusion(lists, **kwargs)
+    assert sorted(fused, key=lambda item: (-item[1], item[0])) == fused
+    assert sorted(fused) == sorted((paper_id, pytest.approx(score)) for paper_id, score in expected)
+
+
+def test_fuse_rankings_is_equal_weight_score_fusion() -> None:
+    keyword = [(1, 12.0), (2, 8.0), (3, 1.0)]
+    vector = [(3, 0.8), (4, 0.7), (1, 0.2)]
+    assert fuse_rankings([keyword, vector]) == normalized_score_fusion([keyword, vector])
+    # keyword 12, 8, 1 -> 1, 7/11, 0; vector 0.8, 0.7, 0.2 -> 1, 5/6, 0; papers 1 and 3 tie at 1
+    assert fuse_rankings([keyword, vector]) == [
+        (1, pytest.approx(1.0)),
+        (3, pytest.approx(1.0)),
+        (4, pytest.approx(5 / 6)),
+        (2, pytest.approx(7 / 11)),
+    ]
