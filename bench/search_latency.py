@@ -611,7 +611,7 @@ def print_report(args, steps, report, recall, index, database_mb, index_mb, mode
     print(
         f"N = {args.papers:,} papers: {min(args.papers, 91_828):,} real + perturbed copies; vectors: "
         f"{args.base:,} real embeddings ({model}), the rest perturbed copies of them; "
-        f"index: {'exact scan' if index.is_exact else 'HNSW int8 graph'}; searched through {report['path']}"
+        f"index: {'exact scan' if index.is_exact else 'IVF-SQ8'}; searched through {report['path']}"
     )
     summary = print_timings(report)
     print()
