@@ -342,9 +342,11 @@ def search_papers(
         for paper_id, _ in hits:
             sources[paper_id] = (*sources.get(paper_id, ()), name)
     if keyword_hits and vector_hits:
-        from broadsheet.search.fusion import reciprocal_rank_fusion
+        # normalised score fusion, equal weights: above both retrievers on all four evaluation collections,
+        # where rank fusion fell below vector-only on CSFCube (docs/benchmarks.md)
+        from broadsheet.search.fusion import fuse_rankings
 
-        ranked = reciprocal_rank_fusion([keyword_hits, vector_hits])
+        ranked = fuse_rankings([keyword_hits, vector_hits])
     else:
         ranked = list(keyword_hits or vector_hits)
     return results(ranked, sources, plan)
