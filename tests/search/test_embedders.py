@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +116,25 @@ def test_int8_kernels_stay_close_to_the_float_arithmetic_of_the_same_weights(min
     assert minilm.int8_matmuls == 36  # every linear layer of the 6 transformer blocks
     assert float_arithmetic.int8_matmuls == 0
     assert cosines.min() > 0.99
+
+
+def test_optimized_model_has_integer_products_and_fused_attention_and_gelu() -> None:
+    onnx = pytest.importorskip("onnx")
+
+    optimized, int8_matmuls = quantize_matmuls(MINILM_ONNX.locate().read_bytes())
+
+    operators = Counter(node.op_type for node in onnx.load_from_string(optimized).graph.node)
+    assert int8_matmuls == 36
+    assert {name: operators[name] for name in ("MatMulIntegerToFloat", "MultiHeadAttention", "BiasGelu")} == {
+        "MatMulIntegerToFloat": 36,
+        "MultiHeadAttention": 6,
+        "BiasGelu": 6,
+    }
+    assert {name: operators[name] for name in ("Softmax", "Erf", "IsNaN")} == {
+        "Softmax": 0,
+        "Erf": 0,
+        "IsNaN": 0,
+    }
 
 
 def test_quantize_matmuls_leaves_a_model_without_int8_weights_alone() -> None:
