@@ -547,7 +547,10 @@ class SentenceTransformerEmbedder:
         self.name = name
         self.batch_size = batch_size
         self._model = SentenceTransformer(model_name_or_path, device=device)
-        dim = self._model.get_sentence_embedding_dimension()
+        # renamed in sentence-transformers 6; older releases only have the long name
+        model = self._model
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = dimension()
         if dim is None:
             dim = int(self._model.encode(["dimension probe"], convert_to_numpy=True).shape[1])
         self.dim = int(dim)
