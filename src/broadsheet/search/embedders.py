@@ -368,7 +368,8 @@ def _fuse_gelu(graph: Any) -> int:
     constants = {tensor.name: numpy_helper.to_array(tensor) for tensor in graph.initializer}
 
     def constant(name: str, value: float) -> bool:
-        return name in constants and constants[name].size == 1 and np.isclose(float(constants[name]), value)
+        found = constants.get(name)
+        return found is not None and found.size == 1 and bool(np.isclose(float(found), value))
 
     def only_user(name: str, op_type: str) -> Any:
         users = consumers.get(name, [])
