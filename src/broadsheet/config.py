@@ -294,6 +294,29 @@ SETTINGS: tuple[Setting, ...] = (
         parse_bool,
         group="search",
     ),
+    # email
+    Setting(
+        "BROADSHEET_SMTP_URL",
+        "",
+        "SMTP server for every email (sign-in links, confirmations, digests): "
+        "`smtp://USER:PASSWORD@HOST:587?starttls=true` or `smtps://USER:PASSWORD@HOST:465` "
+        "(user and password percent-encoded). Empty: each message is written as an `.eml` file "
+        "to DATA_DIR/outbox instead of being sent.",
+        group="email",
+    ),
+    Setting(
+        "BROADSHEET_EMAIL_FROM",
+        "Broadsheet <broadsheet@localhost>",
+        "From address of every email.",
+        group="email",
+    ),
+    Setting(
+        "BROADSHEET_SMTP_TIMEOUT_SECONDS",
+        "30",
+        "Seconds before a silent SMTP connection counts as dropped.",
+        parse_float,
+        group="email",
+    ),
 )
 
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -312,6 +335,7 @@ GROUP_TITLES = {
     "ingest": "Ingest",
     "trending": "Trending signals and score",
     "search": "Search",
+    "email": "Email",
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "broadsheet.search",
     "broadsheet.accounts",
     "broadsheet.trending",
+    "broadsheet.digest",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +153,40 @@ if BASE_URL.startswith("https://"):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = [BASE_URL]
+
+
+
+def email_settings(smtp_url: str, data_dir: Path) -> dict[str, object]:
+    """Django EMAIL_* settings from BROADSHEET_SMTP_URL; without one, messages become .eml files."""
+    if not smtp_url:
+        return {
+            "EMAIL_BACKEND": "broadsheet.mailer.EmlFileBackend",
+            "EMAIL_FILE_PATH": str(data_dir / "outbox"),
+        }
+    parts = urlsplit(smtp_url)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise ImproperlyConfigured(
+            "BROADSHEET_SMTP_URL must look like smtp://USER:PASSWORD@HOST:587?starttls=true "
+            "or smtps://USER:PASSWORD@HOST:465"
+        )
+    options = parse_qs(parts.query)
+    starttls = options.get("starttls", ["false"])[0].lower() in {"1", "true", "yes", "on"}
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtps" else 25),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": parts.scheme == "smtps",
+        "EMAIL_USE_TLS": starttls and parts.scheme == "smtp",
+    }
+
+
+globals().update(email_settings(ENV["BROADSHEET_SMTP_URL"], DATA_DIR))
+EMAIL_TIMEOUT = ENV["BROADSHEET_SMTP_TIMEOUT_SECONDS"]
+DEFAULT_FROM_EMAIL = ENV["BROADSHEET_EMAIL_FROM"]
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+OUTBOX_DIR = DATA_DIR / "outbox"
 
 BROADSHEET = {
     "ARXIV_OAI_URL": ENV["BROADSHEET_ARXIV_OAI_URL"],

@@ -8,6 +8,9 @@ from broadsheet.trending.views import about_trending
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("about/trending/", about_trending, name="about-trending"),
+    path("", include("broadsheet.accounts.urls")),
+    path("", include("broadsheet.digest.urls")),
+    path("", include("broadsheet.feeds.urls")),
     path("", include("broadsheet.search.urls")),
     path("", include("broadsheet.api.urls")),
     path("", include("broadsheet.papers.urls")),
