@@ -26,7 +26,7 @@ def outbox_dir() -> Path:
 
 
 class EmlFileBackend(BaseEmailBackend):
-    """Writes every message as DATA_DIR/outbox/<time>-<random>.eml (RFC 5322 bytes, openable by mail clients)."""
+    """Writes each message as DATA_DIR/outbox/<time>-<random>.eml (RFC 5322 bytes, for any mail client)."""
 
     def __init__(self, file_path: str | None = None, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
