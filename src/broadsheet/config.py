@@ -317,6 +317,21 @@ SETTINGS: tuple[Setting, ...] = (
         parse_float,
         group="email",
     ),
+    Setting(
+        "BROADSHEET_DIGEST_CUTOFF_HOURS",
+        "6",
+        "A digest not sent this many hours after the subscriber's delivery hour is abandoned (and "
+        "reported by `broadsheet digest status`) instead of arriving late.",
+        parse_float,
+        group="email",
+    ),
+    Setting(
+        "BROADSHEET_DIGEST_RATE_PER_MINUTE",
+        "120",
+        "Most digests sent per minute, by all senders together and across restarts (0: no limit).",
+        parse_int,
+        group="email",
+    ),
 )
 
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
