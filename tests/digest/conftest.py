@@ -199,3 +199,34 @@ class PlainPrepare:
 @pytest.fixture
 def prepare() -> PlainPrepare:
     return PlainPrepare()
+
+
+@pytest.fixture
+def make_papers(db: None) -> Callable[[int], list[int]]:
+    """make_papers(n): n papers written through upsert_papers; returns their row ids in arXiv id order."""
+    from broadsheet.ingest.records import PaperRecord, VersionRecord
+    from broadsheet.ingest.upsert import upsert_papers
+    from broadsheet.papers.models import Paper
+
+    def make(count: int) -> list[int]:
+        submitted = NOW - timedelta(days=2)
+        records = [
+            PaperRecord(
+                arxiv_id=f"2603.{number:05d}",
+                version=1,
+                title=f"Paper {number}",
+                abstract="We study things.",
+                authors=["Ada Lovelace"],
+                categories=["cs.LG"],
+                versions=[VersionRecord(1, submitted, "100kb")],
+                submitted_at=submitted,
+                updated_at=submitted,
+                announced_on=(NOW - timedelta(days=1)).date(),
+                datestamp=(NOW - timedelta(days=1)).date(),
+            )
+            for number in range(1, count + 1)
+        ]
+        upsert_papers(records, now=NOW)
+        return list(Paper.objects.order_by("arxiv_id").values_list("id", flat=True))
+
+    return make

@@ -275,7 +275,9 @@ def mark_skipped(delivery: Delivery, *, reason: str, now: datetime) -> bool:
 
 
 def mark_failed(delivery: Delivery, *, error: str, now: datetime) -> bool:
-    return _mine(delivery).update(status=Status.FAILED, error=error, updated_at=now) == 1
+    return (
+        _mine(delivery).update(status=Status.FAILED, error=error, next_attempt_at=None, updated_at=now) == 1
+    )
 
 
 def retry_delay(attempts: int) -> timedelta:
