@@ -1,4 +1,5 @@
-"""`/api/` (the NinjaAPI, docs at /api/docs) and the docs page's own scripts and styles.
+"""`/api/` (the NinjaAPI, docs at /api/docs), `/papers/{arxiv_id}.md` (a paper as Markdown, for
+`HfApi.read_paper`; before the paper pages' URLs so that it wins) and the docs page's own scripts and styles.
 
 The docs page of django-ninja loads Swagger UI from the static files shipped inside the ninja package
 (nothing from the internet); gunicorn serves no static files, so the few it needs are served here.
@@ -15,6 +16,7 @@ from django.urls import path
 from django.views.decorators.cache import cache_control
 
 from broadsheet.api.api import api
+from broadsheet.api.markdown import paper_markdown
 
 NINJA_STATIC = Path(ninja.__file__).resolve().parent / "static" / "ninja"
 DOCS_ASSETS = frozenset({
@@ -33,5 +35,7 @@ def docs_asset(request: HttpRequest, name: str) -> FileResponse:
 
 urlpatterns = [
     path("api/", api.urls),
+    # old-style ids contain a slash (hep-th/9901001.md)
+    path("papers/<path:arxiv_id>.md", paper_markdown, name="paper-markdown"),
     path("static/ninja/<str:name>", docs_asset, name="api-docs-asset"),
 ]
