@@ -86,7 +86,7 @@ class Digest:
     since_at: datetime  # papers announced after this
     now: datetime
     items: list[DigestItem]
-    new_papers: int  # papers announced in the window, before any filter
+    new_papers: int | None  # papers announced in the window, before any filter (None: not known)
 
     @property
     def is_empty(self) -> bool:
@@ -553,5 +553,5 @@ def digest_of_papers(subscriber: Subscriber, paper_ids: Sequence[int], *, now: d
         for position, row in enumerate(ranked.rows)
     ]
     since_at = now - timedelta(days=MAX_LOOKBACK_DAYS)
-    return Digest(subscriber.pk, since_at, now, items, len(items))
+    return Digest(subscriber.pk, since_at, now, items, None)
 

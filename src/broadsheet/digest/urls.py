@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from broadsheet.digest import views, webhooks
+from broadsheet.digest import browser_views, views, webhooks
 
 app_name = "digest"
 
@@ -19,4 +19,5 @@ urlpatterns: list = [
         name="unsubscribe-one-click",
     ),
     path("digest/webhooks/bounces/", webhooks.bounce_webhook, name="bounce-webhook"),
+    path("digest/view/<str:token>/", browser_views.view_digest, name="view"),
 ]
