@@ -76,20 +76,29 @@ def author_id(name: str) -> int:
 # --- home and day pages ---------------------------------------------------------------------------
 
 
-def test_home_shows_the_latest_day(client: Client, small_day: None) -> None:
-    html = page(client, "/")
+def test_daily_tab_shows_the_latest_day(client: Client, small_day: None) -> None:
+    html = page(client, "/day/")
     assert "Tuesday 23 September 2025" in html
+    assert "1 paper announced, the latest day with papers" in html
     assert "Tuesday paper" in html
     assert "Sparse attention" not in html
-    assert '<a class="older" rel="prev" href="/day/2025-09-22/">' in html
-    assert 'rel="next"' not in html
-    assert '<link rel="canonical" href="http://127.0.0.1:8000/">' in html
-    assert 'aria-current="page">Latest</a>' in html
+    assert '<a class="older" rel="prev" href="/day/2025-09-22/">← 22 September 2025</a>' in html
+    assert 'class="newer"' not in html
+    assert '<link rel="canonical" href="http://127.0.0.1:8000/day/">' in html
+    assert '<a href="/day/" aria-current="page">Daily</a>' in html
 
 
-def test_home_without_papers_says_so(client: Client) -> None:
-    html = page(client, "/")
-    assert "No papers yet" in html
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/day/", "No papers yet"),
+        ("/week/", "No papers yet"),
+        ("/month/", "No papers yet"),
+        ("/", "Nothing is trending yet."),
+    ],
+)
+def test_lists_without_papers_say_so(client: Client, url: str, expected: str) -> None:
+    assert expected in page(client, url)
 
 
 def test_day_page_lists_papers_with_authors_categories_and_links(client: Client, small_day: None) -> None:
@@ -135,10 +144,11 @@ def test_empty_day_says_so(client: Client, small_day: None) -> None:
     assert "No papers were announced on this day." in page(client, "/day/2025-09-20/")
 
 
-def test_date_form_redirects_to_the_day_page(client: Client, small_day: None) -> None:
-    response = client.get("/?date=2025-09-22")
+@pytest.mark.parametrize("url", ["/?date=2025-09-22", "/day/?date=2025-09-22"])
+def test_date_form_redirects_to_the_day_page(client: Client, small_day: None, url: str) -> None:
+    response = client.get(url)
     assert (response.status_code, response["Location"]) == (302, "/day/2025-09-22/")
-    response = client.get("/?date=2025-09-22&format=json")
+    response = client.get(url + "&format=json")
     assert (response.status_code, response["Location"]) == (302, "/day/2025-09-22/?format=json")
 
 
@@ -183,7 +193,7 @@ def test_deleted_papers_are_left_out_of_lists(
     assert "Sparse attention" not in html
     assert "1 paper announced" in html
     # Tuesday's only paper is gone: Monday is the latest day now
-    assert "Monday 22 September 2025" in page(client, "/")
+    assert "Monday 22 September 2025" in page(client, "/day/")
     assert "Sparse attention" not in page(client, f"/authors/{author_id('Grace Hopper')}/")
     assert "Sparse attention" not in page(client, "/categories/cs.LG/")
 
@@ -205,12 +215,12 @@ def test_home_page_queries_do_not_grow_with_the_papers(
             for n in range(1, 61)
         ]
     )
-    # latest day, older day, newer day, count, page, authors, author counts, categories
-    with django_assert_max_num_queries(8):
-        html = page(client, "/")
+    # latest day, count, ranked papers, the rest, cards (4), upvotes, older and newer days
+    with django_assert_max_num_queries(11):
+        html = page(client, "/day/")
     assert html.count('<article class="card">') == 50
-    with django_assert_max_num_queries(8):
-        page(client, "/?page=2")
+    with django_assert_max_num_queries(11):
+        page(client, "/day/?page=2")
 
 
 # --- JSON twins -----------------------------------------------------------------------------------
@@ -259,24 +269,38 @@ MONDAY_JSON_PAPERS = [
 ]
 
 
+# what list entries add to a card: a paper nobody has upvoted, viewed or featured
+NO_SIGNALS = {"upvotes": 0, "has_code": False, "score": None, "trending": None, "hf": None}
+
+
 def test_day_json_twin_has_the_page_data(client: Client, small_day: None) -> None:
     response = client.get("/day/2025-09-22/?format=json")
     assert (response.status_code, response["Content-Type"]) == (200, "application/json")
     assert response.json() == {
+        "list": "day",
         "date": "2025-09-22",
+        "period": {
+            "kind": "day",
+            "slug": "2025-09-22",
+            "label": "22 September 2025",
+            "start": "2025-09-22",
+            "end": "2025-09-22",
+        },
         "prev": "2025-09-18",
         "next": "2025-09-23",
+        "sort": "trending",
+        "has_code": False,
         "page": 1,
         "prev_page": None,
         "next_page": None,
         "page_count": 1,
         "paper_count": 2,
-        "papers": MONDAY_JSON_PAPERS,
+        "papers": [{**paper, **NO_SIGNALS} for paper in MONDAY_JSON_PAPERS],
     }
 
 
-def test_home_json_twin_is_the_latest_day(client: Client, small_day: None) -> None:
-    data = client.get("/?format=json").json()
+def test_latest_day_json_twin_is_the_latest_day(client: Client, small_day: None) -> None:
+    data = client.get("/day/?format=json").json()
     assert (data["date"], data["prev"], data["next"]) == ("2025-09-23", "2025-09-22", None)
     assert [paper["id"] for paper in data["papers"]] == ["2509.30001"]
 
@@ -308,10 +332,12 @@ def test_category_json_twin(client: Client, small_day: None) -> None:
             "name": "Information Theory",
             "url": "http://127.0.0.1:8000/categories/cs.IT/",
         },
+        "sort": "trending",
+        "has_code": False,
         "page": 1,
         "prev_page": None,
         "next_page": None,
-        "papers": [MONDAY_JSON_PAPERS[1]],
+        "papers": [{**MONDAY_JSON_PAPERS[1], **NO_SIGNALS}],
     }
 
 
@@ -598,7 +624,7 @@ def hostile_paper(
     return field, hostile
 
 
-@pytest.mark.parametrize("url", ["/", "/papers/2509.66666/", "/categories/cs.LG/", "author"])
+@pytest.mark.parametrize("url", ["/day/", "/papers/2509.66666/", "/categories/cs.LG/", "author"])
 def test_hostile_text_is_shown_as_text_and_runs_nothing(
     client: Client, hostile_paper: tuple[str, str], url: str
 ) -> None:

@@ -1,32 +1,25 @@
-"""Paper pages: `/` (latest day), `/day/YYYY-MM-DD/`, `/papers/<arxiv id>/`, `/authors/<id>/`,
-`/categories/` and `/categories/<code>/`; each also answers `?format=json` (see views)."""
+"""Paper pages: `/` (trending), `/day/`, `/week/`, `/month/` (the latest of each) and
+`/day/YYYY-MM-DD/`, `/week/YYYY-Www/`, `/month/YYYY-MM/`, `/papers/<arxiv id>/`, `/authors/<id>/`,
+`/categories/` and `/categories/<code>/`; each also answers `?format=json` (see views).
 
-from datetime import date
+Period slugs match loosely here so that a wrong one (2025-02-30, 2025-W54) reaches the view, which
+answers 404 saying what is wrong with it.
+"""
 
-from django.urls import path, register_converter
+from django.urls import path, re_path
 
 from broadsheet.papers import views
 
 app_name = "papers"
 
-
-class IsoDateConverter:
-    """`2025-09-22` <-> date; an impossible date (`2025-02-30`) does not match, so it is a 404."""
-
-    regex = r"\d{4}-\d{2}-\d{2}"
-
-    def to_python(self, value: str) -> date:
-        return date.fromisoformat(value)  # ValueError means "no match" to the resolver
-
-    def to_url(self, value: date | str) -> str:
-        return value.isoformat() if isinstance(value, date) else str(value)
-
-
-register_converter(IsoDateConverter, "isodate")
-
 urlpatterns = [
     path("", views.home, name="home"),
-    path("day/<isodate:day>/", views.day_papers, name="day"),
+    path("day/", views.latest_period, {"kind": "day"}, name="latest-day"),
+    path("week/", views.latest_period, {"kind": "week"}, name="latest-week"),
+    path("month/", views.latest_period, {"kind": "month"}, name="latest-month"),
+    re_path(r"^day/(?P<slug>[0-9A-Za-z-]{1,20})/$", views.day_papers, name="day"),
+    re_path(r"^week/(?P<slug>[0-9A-Za-z-]{1,20})/$", views.week_papers, name="week"),
+    re_path(r"^month/(?P<slug>[0-9A-Za-z-]{1,20})/$", views.month_papers, name="month"),
     # old-style ids contain a slash (hep-th/9901001)
     path("papers/<path:arxiv_id>/", views.paper_detail, name="paper"),
     path("authors/<int:author_id>/", views.author_detail, name="author"),

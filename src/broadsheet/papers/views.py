@@ -24,14 +24,18 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from broadsheet.feeds.links import build_feed_links
 from broadsheet.ingest.records import split_arxiv_id
 from broadsheet.papers import services
 from broadsheet.papers.models import Paper
 from broadsheet.papers.services import PaperCard, PaperDetail, PaperLinks
 from broadsheet.search.service import similar_papers
+from broadsheet.trending import lists
+from broadsheet.trending.lists import ListEntry, Period, neighbour_periods, parse_period, trending_entries
 from broadsheet.trending.views import is_human_view, record_paper_view
 
 JSON_FORMAT = "json"
+SITE_NAME = "Broadsheet"
 SIMILAR_PAPERS = 10
 
 
@@ -97,44 +101,263 @@ def json_response(data: dict[str, Any], status: int = 200) -> JsonResponse:
     return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    """The newest announcement day with papers; `?date=YYYY-MM-DD` (the date form) redirects to /day/."""
-    if "date" in request.GET:
-        try:
-            chosen = date.fromisoformat(request.GET["date"])
-        except ValueError as exc:
-            raise Http404("not a date") from exc
-        target = reverse("papers:day", args=[chosen])
-        return HttpResponseRedirect(target + ("?format=json" if wants_json(request) else ""))
-    latest = services.latest_announcement_day(timezone.now())
-    return _day_response(request, latest, reverse("papers:home"))
+# --- lists: trending, day / week / month, category ------------------------------------------------
+
+SORT_LABELS = {"trending": "Trending", "published": "Newest"}
+PERIOD_JUMP_FIELDS = {"day": "date", "week": "week", "month": "month"}
+SECTION_OF_KIND = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
-def day_papers(request: HttpRequest, day: date) -> HttpResponse:
-    return _day_response(request, day, reverse("papers:day", args=[day]))
+class BadListRequest(Exception):
+    """A list request naming something that does not exist (a date, a sort): its message is shown."""
+
+    def __init__(self, message: str, status: int = 404) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-def _day_response(request: HttpRequest, day: date | None, path: str) -> HttpResponse:
-    page = page_number(request)
-    try:
-        listing = services.day_listing(day, page=page)
-    except services.PageOutOfRange as exc:
-        raise Http404("no such page") from exc
+def list_filters(request: HttpRequest, sorts: bool = True) -> tuple[str, bool]:
+    """(sort, has_code) from `?sort=trending|published` and `?has_code=1`."""
+    sort = request.GET.get("sort", "trending") if sorts else "trending"
+    if sort not in SORT_LABELS:
+        raise BadListRequest(f"Unknown sort {sort!r}: use trending or published.", status=400)
+    return sort, request.GET.get("has_code") in ("1", "true", "on")
+
+
+def list_url(path: str, *, sort: str = "trending", has_code: bool = False, page: int = 1) -> str:
+    """A list's path with its non-default options, always in the same order (one URL per view)."""
+    params = []
+    if has_code:
+        params.append("has_code=1")
+    if sort != "trending":
+        params.append(f"sort={sort}")
+    if page > 1:
+        params.append(f"page={page}")
+    return path + ("?" + "&".join(params) if params else "")
+
+
+def list_options(path: str, sort: str, has_code: bool, sorts: bool = True) -> dict[str, Any]:
+    """The sort tabs and the has-code switch of a list page: each a link to the same list, page 1."""
+    return {
+        "sorts": [
+            {"label": label, "url": list_url(path, sort=key, has_code=has_code), "current": key == sort}
+            for key, label in SORT_LABELS.items()
+        ]
+        if sorts
+        else [],
+        "has_code": has_code,
+        "has_code_url": list_url(path, sort=sort, has_code=not has_code),
+    }
+
+
+def pager_urls(path: str, page: services.ListPage, sort: str, has_code: bool) -> dict[str, str | None]:
+    """The pager's links, keeping the list's options."""
+    previous = list_url(path, sort=sort, has_code=has_code, page=page.number - 1)
+    following = list_url(path, sort=sort, has_code=has_code, page=page.number + 1)
+    return {
+        "prev_url": previous if page.has_previous else None,
+        "next_url": following if page.has_next else None,
+    }
+
+
+def entry_json(entry: ListEntry) -> dict[str, Any]:
+    """One paper of a list: its card, local upvotes, trending score and components, Hugging Face info."""
+    trending = entry.trending
+    hf = entry.hf
+    return {
+        **card_json(entry.card),
+        "upvotes": entry.upvotes,
+        "has_code": entry.has_code,
+        "score": trending.score if trending else None,
+        "trending": {
+            "score": trending.score,
+            "points": trending.points,
+            "upvotes": trending.upvotes,
+            "hf_upvotes": trending.hf_upvotes,
+            "views_week": trending.views_week,
+            "stars_gained_week": trending.stars_gained_week,
+            "age_hours": round(trending.age_hours, 3),
+            "computed_at": iso_datetime(trending.computed_at),
+        }
+        if trending
+        else None,
+        "hf": {
+            "upvotes": hf.upvotes,
+            "num_comments": hf.num_comments,
+            "github_repo": hf.github_repo or None,
+            "github_stars": hf.github_stars,
+            "project_page": hf.project_page or None,
+            "ai_summary": hf.ai_summary or None,
+            "ai_keywords": list(hf.ai_keywords),
+            "organization": hf.organization or None,
+            "submitted_by": hf.submitted_by or None,
+            "submitted_on_daily_at": iso_datetime(hf.submitted_on_daily_at),
+        }
+        if hf
+        else None,
+    }
+
+
+def period_json(period: Period) -> dict[str, Any]:
+    return {
+        "kind": period.kind,
+        "slug": period.slug,
+        "label": period.label,
+        "start": period.start.isoformat(),
+        "end": period.last_day.isoformat(),  # inclusive
+    }
+
+
+def list_error(request: HttpRequest, error: BadListRequest) -> HttpResponse:
     if wants_json(request):
+        return json_response({"error": str(error)}, status=error.status)
+    context = {"message": str(error), "status": error.status}
+    return render(request, "papers/list_error.html", context, status=error.status)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Trending papers (the published score at this moment), `?has_code=1` for those with code.
+    Before anything has a score (a new installation), the first page of the latest day instead, said
+    so on the page and as `"list": "latest"` in JSON. `?date=YYYY-MM-DD` (the date form of older pages)
+    redirects to /day/."""
+    if "date" in request.GET:
+        return latest_period(request, "day")
+    try:
+        _sort, has_code = list_filters(request, sorts=False)
+    except BadListRequest as error:
+        return list_error(request, error)
+    page = page_number(request)
+    path = reverse("papers:home")
+    now = timezone.now()
+    entries, list_page = trending_entries(now, has_code=has_code, page=page)
+    if page > (list_page.page_count or 1):
+        raise Http404("no such page")
+    fallback = None
+    if not entries and not has_code:
+        fallback = lists.latest_period("day", now)
+        if fallback is not None:
+            entries, day_page = lists.period_papers(fallback, now=now)
+            list_page = services.ListPage(1, False, False, day_page.count, 1)
+    if wants_json(request):
+        data: dict[str, Any] = {"list": "latest", "date": fallback.slug} if fallback else {"list": "trending"}
         return json_response({
-            "date": iso_date(listing.day),
-            "prev": iso_date(listing.previous_day),
-            "next": iso_date(listing.next_day),
-            **page_json(listing.page),
-            "page_count": listing.page.page_count,
-            "paper_count": listing.page.count,
-            "papers": [card_json(card) for card in listing.papers],
+            **data,
+            "has_code": has_code,
+            **page_json(list_page),
+            "page_count": list_page.page_count,
+            "paper_count": list_page.count,
+            "papers": [entry_json(entry) for entry in entries],
         })
-    return render(request, "papers/day.html", {
-        "listing": listing,
-        "is_home": path == reverse("papers:home"),
-        "page_path": path,
-        "canonical_url": canonical_for(path, page),
+    params = {"has_code": "1" if has_code else ""}
+    title = "Trending papers" + (" with code" if has_code else "")
+    return render(request, "papers/list.html", {
+        "list_kind": "trending",
+        "fallback": fallback,
+        "title": title,
+        "entries": entries,
+        "page": list_page,
+        **list_options(path, "trending", has_code, sorts=False),
+        **pager_urls(path, list_page, "trending", has_code),
+        "nav_section": "trending",
+        "feed_links": build_feed_links("trending", [], f"{SITE_NAME}: {title.lower()}", params),
+        "canonical_url": absolute_url(list_url(path, has_code=has_code, page=page)),
+    })
+
+
+def latest_period(request: HttpRequest, kind: str) -> HttpResponse:
+    """`/day/`, `/week/`, `/month/`: the period holding the newest announcement day. The jump forms send
+    `?date=2025-09-22`, `?week=2025-W39` or `?month=2025-09`, which redirect to that period's page."""
+    field = PERIOD_JUMP_FIELDS[kind]
+    if field in request.GET:
+        try:
+            period = parse_period(kind, request.GET[field].strip())
+        except ValueError as exc:
+            return list_error(request, BadListRequest(str(exc)))
+        target = reverse(f"papers:{kind}", args=[period.slug])
+        return HttpResponseRedirect(target + ("?format=json" if wants_json(request) else ""))
+    latest = lists.latest_period(kind, timezone.now())
+    return _period_response(request, kind, latest, reverse(f"papers:latest-{kind}"))
+
+
+def day_papers(request: HttpRequest, slug: str) -> HttpResponse:
+    return period_papers_view(request, "day", slug)
+
+
+def week_papers(request: HttpRequest, slug: str) -> HttpResponse:
+    return period_papers_view(request, "week", slug)
+
+
+def month_papers(request: HttpRequest, slug: str) -> HttpResponse:
+    return period_papers_view(request, "month", slug)
+
+
+def period_papers_view(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
+    try:
+        period = parse_period(kind, slug)
+    except ValueError as exc:
+        return list_error(request, BadListRequest(str(exc)))
+    return _period_response(request, kind, period, reverse(f"papers:{kind}", args=[period.slug]))
+
+
+def _period_response(request: HttpRequest, kind: str, period: Period | None, path: str) -> HttpResponse:
+    """A day, week or month list: `?sort=trending|published`, `?has_code=1`, `?page=N`; the nearest
+    earlier and later periods with papers as previous / next."""
+    try:
+        sort, has_code = list_filters(request)
+    except BadListRequest as error:
+        return list_error(request, error)
+    page = page_number(request)
+    previous = following = None
+    if period is None:
+        if page > 1:
+            raise Http404("no such page")
+        entries, list_page = [], services.ListPage(1, False, False, 0, 1)
+    else:
+        entries, list_page = lists.period_papers(
+            period, sort=sort, has_code=has_code, page=page, now=timezone.now()
+        )
+        if page > (list_page.page_count or 1):
+            raise Http404("no such page")
+        previous, following = neighbour_periods(period)
+    if wants_json(request):
+        data: dict[str, Any] = {"list": kind}
+        if kind == "day":
+            data["date"] = period.slug if period else None
+        data.update({
+            "period": period_json(period) if period else None,
+            "prev": previous.slug if previous else None,
+            "next": following.slug if following else None,
+            "sort": sort,
+            "has_code": has_code,
+            **page_json(list_page),
+            "page_count": list_page.page_count,
+            "paper_count": list_page.count,
+            "papers": [entry_json(entry) for entry in entries],
+        })
+        return json_response(data)
+    feed_links = []
+    if period is not None:
+        title = f"{SITE_NAME}: papers of {period.label}" + (" with code" if has_code else "")
+        params = {"has_code": "1" if has_code else "", "sort": sort if sort != "trending" else ""}
+        feed_links = build_feed_links(kind, [period.slug], title, params)
+    return render(request, "papers/list.html", {
+        "list_kind": kind,
+        "period": period,
+        "title": (period.label if period else "Latest papers") + (" · with code" if has_code else ""),
+        "is_latest": path == reverse(f"papers:latest-{kind}"),
+        "entries": entries,
+        "page": list_page,
+        "previous": previous,
+        "previous_url": reverse(f"papers:{kind}", args=[previous.slug]) if previous else None,
+        "following": following,
+        "following_url": reverse(f"papers:{kind}", args=[following.slug]) if following else None,
+        "jump_field": PERIOD_JUMP_FIELDS[kind],
+        "jump_action": reverse(f"papers:latest-{kind}"),
+        **list_options(path, sort, has_code),
+        **pager_urls(path, list_page, sort, has_code),
+        "nav_section": SECTION_OF_KIND[kind],
+        "feed_links": feed_links,
+        "canonical_url": absolute_url(list_url(path, sort=sort, has_code=has_code, page=page)),
     })
 
 
@@ -231,30 +454,50 @@ def author_detail(request: HttpRequest, author_id: int) -> HttpResponse:
             "paper_count": listing.page.count,
             "papers": [card_json(card) for card in listing.papers],
         })
+    title = f"{SITE_NAME}: papers by {listing.author.name}"
     return render(request, "papers/author.html", {
         "listing": listing, "page_path": path, "canonical_url": canonical_for(path, page),
+        "feed_links": build_feed_links("author", [listing.author.id], title),
     })
 
 
 def category_detail(request: HttpRequest, code: str) -> HttpResponse:
-    page = page_number(request)
+    """Papers listed in a category: its trending papers first, then the newest (`?sort=published`:
+    newest only), `?has_code=1` for those with code."""
     try:
-        listing = services.category_listing(code, page=page)
-    except services.PageOutOfRange as exc:
-        raise Http404("no such page") from exc
-    if listing is None:
+        sort, has_code = list_filters(request)
+    except BadListRequest as error:
+        return list_error(request, error)
+    page = page_number(request)
+    category = services.find_category(code)
+    if category is None:
         raise Http404("no such category")
+    entries, list_page = lists.category_papers(
+        code, now=timezone.now(), sort=sort, has_code=has_code, page=page
+    )
+    if page > 1 and not entries:
+        raise Http404("no such page")
     path = reverse("papers:category", args=[code])
     if wants_json(request):
         return json_response({
-            "category": {
-                "code": listing.category.code, "name": listing.category.name, "url": absolute_url(path),
-            },
-            **page_json(listing.page),
-            "papers": [card_json(card) for card in listing.papers],
+            "category": {"code": category.code, "name": category.name, "url": absolute_url(path)},
+            "sort": sort,
+            "has_code": has_code,
+            **page_json(list_page),
+            "papers": [entry_json(entry) for entry in entries],
         })
+    title = f"{SITE_NAME}: {category.code} {category.name}".rstrip() + (" with code" if has_code else "")
+    params = {"has_code": "1" if has_code else "", "sort": sort if sort != "trending" else ""}
     return render(request, "papers/category.html", {
-        "listing": listing, "page_path": path, "canonical_url": canonical_for(path, page),
+        "category": category,
+        "entries": entries,
+        "page": list_page,
+        "sort": sort,
+        **list_options(path, sort, has_code),
+        **pager_urls(path, list_page, sort, has_code),
+        "nav_section": "categories",
+        "feed_links": build_feed_links("category", [category.code], title, params),
+        "canonical_url": absolute_url(list_url(path, sort=sort, has_code=has_code, page=page)),
     })
 
 

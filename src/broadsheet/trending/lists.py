@@ -19,7 +19,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from broadsheet.accounts.models import Upvote
 from broadsheet.papers.models import Paper, PaperCategory
-from broadsheet.papers.services import CARD_FIELDS, ListPage, PaperCard, build_cards
+from broadsheet.papers.services import CARD_FIELDS, ListPage, PaperCard, build_cards, latest_announcement_day
 from broadsheet.trending.models import HfPaperInfo, TrendingScore
 from broadsheet.trending.score import (
     AGE_OFFSET_HOURS,
@@ -69,6 +69,10 @@ class Period:
             year, week, _ = self.start.isocalendar()
             return f"{year:04d}-W{week:02d}"
         return f"{self.start.year:04d}-{self.start.month:02d}"
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
 
     def previous(self) -> Period:
         """The period of the same kind just before; OverflowError before year 1."""
@@ -178,6 +182,11 @@ class ListEntry:
     @property
     def hf_upvotes(self) -> int:
         return self.hf.upvotes if self.hf else 0
+
+    @property
+    def total_upvotes(self) -> int:
+        """Upvotes here (counted now) and on Hugging Face (as last seen)."""
+        return self.upvotes + self.hf_upvotes
 
 
 HF_FIELDS = (
@@ -430,6 +439,48 @@ def period_papers(
     return _entries(page_ids, now=now, scores=scores, hf=hf), list_page
 
 
+def category_papers(
+    code: str,
+    *,
+    now: datetime,
+    has_code: bool = False,
+    sort: str = "trending",
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> tuple[list[ListEntry], ListPage]:
+    """A page of the papers listed in category `code` (cross-lists included; undated papers left out,
+    as on the category page). `sort` "trending": the category's trending papers (score at `now`) first,
+    then the rest newest first; "published": newest first. Counting a whole category would read every
+    listing row, so the ListPage has no count: one row past the page tells whether there is a next.
+    """
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}: expected one of {', '.join(SORTS)}")
+    offset, limit = _page(page, per_page)
+    ranked: list[TrendingEntry] = []
+    head_count = 0
+    listed = PaperCategory.objects.filter(
+        category_id=code, announced_on__isnull=False, paper__is_deleted=False
+    )
+    if has_code:
+        listed = listed.filter(_code_filter("paper_id"))
+    if sort == "trending":
+        head_count = count_trending(category=code, has_code=has_code)
+        if offset < head_count:
+            ranked = trending_papers(now, limit=limit, offset=offset, category=code, has_code=has_code)
+        listed = listed.exclude(Exists(TrendingScore.objects.filter(paper_id=OuterRef("paper_id"))))
+    tail_offset = max(offset - head_count, 0)
+    wanted = limit - len(ranked) + 1  # one past the page
+    tail = list(
+        listed.order_by("-announced_on", "-paper__arxiv_id").values_list("paper_id", flat=True)[
+            tail_offset : tail_offset + wanted
+        ]
+    )
+    has_next = len(tail) == wanted or offset + limit < head_count
+    page_ids = [entry.paper_id for entry in ranked] + tail[: wanted - 1]
+    entries = _entries(page_ids, now=now, scores={entry.paper_id: entry for entry in ranked} or None)
+    return entries, ListPage(page, page > 1, has_next)
+
+
 def _descending(text: str) -> tuple[int, ...]:
     """A sort key that orders strings in reverse."""
     return tuple(-ord(char) for char in text) + (1,)
@@ -438,8 +489,6 @@ def _descending(text: str) -> tuple[int, ...]:
 def latest_period(kind: str, now: datetime) -> Period | None:
     """The period of `kind` holding the newest announcement day with papers (not after `now`'s date
     unless every day is later); None for an empty corpus."""
-    from broadsheet.papers.services import latest_announcement_day
-
     day = latest_announcement_day(now)
     return period_containing(kind, day) if day is not None else None
 
