@@ -286,18 +286,26 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def mark_retry(delivery: Delivery, *, error: str, now: datetime) -> str:
-    """A transient failure: back to `queued` after a backoff, or `failed` once the attempts are spent.
-
-    Returns the row's new status.
+    """A transient failure: back to `queued` after a backoff, `failed` once the attempts are spent, or
+    `abandoned` when the next attempt would come after the cutoff. Returns the row's new status.
     """
     if delivery.attempts >= MAX_ATTEMPTS:
         mark_failed(delivery, error=f"gave up after {delivery.attempts} attempts: {error}", now=now)
         return Status.FAILED
+    retry_at = now + retry_delay(delivery.attempts)
+    if retry_at >= delivery.cutoff_at:
+        _mine(delivery).update(
+            status=Status.ABANDONED,
+            error=f"not sent by its cutoff; last attempt: {error}",
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        return Status.ABANDONED
     _mine(delivery).update(
         status=Status.QUEUED,
         claimed_by="",
         claimed_at=None,
-        next_attempt_at=now + retry_delay(delivery.attempts),
+        next_attempt_at=retry_at,
         error=error,
         updated_at=now,
     )

@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.core.mail.message import make_msgid
 from django.utils import timezone
 
 from broadsheet.digest import outbox
@@ -117,7 +116,8 @@ def message_id_of(message: EmailMessage, delivery: Delivery) -> str:
         if name.lower() == "message-id":
             return str(value)
     domain = settings.BASE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "localhost"
-    value = make_msgid(idstring=f"digest.{delivery.pk}.{delivery.digest_date:%Y%m%d}", domain=domain)
+    # one id per row: a copy that did get through before a crash is recognisably the same message
+    value = f"<digest.{delivery.pk}.{delivery.digest_date:%Y%m%d}@{domain}>"
     message.extra_headers["Message-ID"] = value
     return value
 
@@ -281,6 +281,8 @@ def send_one(
         status = Status.FAILED
     if status == Status.FAILED:
         report.failed += 1
+    elif status == Status.ABANDONED:
+        report.abandoned += 1
     else:
         report.retried += 1
     logger.warning("digest %s to %s: %s (%s)", delivery.pk, delivery.subscriber.email, outcome.error, status)
