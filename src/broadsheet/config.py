@@ -332,6 +332,54 @@ SETTINGS: tuple[Setting, ...] = (
         parse_int,
         group="email",
     ),
+    # accounts and rate limits
+    Setting(
+        "BROADSHEET_SIGNIN_PER_ADDRESS_PER_HOUR",
+        "5",
+        "Sign-in links sent to one email address per hour; more requests answer 429 with `Retry-After`.",
+        parse_int,
+        group="accounts",
+    ),
+    Setting(
+        "BROADSHEET_SIGNIN_PER_IP_PER_HOUR",
+        "30",
+        "Sign-in requests from one client address per hour (IPv6: per /64 network).",
+        parse_int,
+        group="accounts",
+    ),
+    Setting(
+        "BROADSHEET_SUBMIT_PER_HOUR",
+        "20",
+        "Papers one signed-in reader may submit by arXiv id per hour.",
+        parse_int,
+        group="accounts",
+    ),
+    Setting(
+        "BROADSHEET_SEARCH_PER_MINUTE",
+        "120",
+        "Requests per minute from one client address to `/search`, `/api/papers/search` and "
+        "`/api/v1/search` (0: no limit); more answer 429 with `Retry-After`.",
+        parse_int,
+        group="accounts",
+    ),
+    Setting(
+        "BROADSHEET_TRUSTED_PROXY_COUNT",
+        "0",
+        "Reverse proxies in front of the web server that append to `X-Forwarded-For` (nginx with "
+        "`$proxy_add_x_forwarded_for`: 1). 0 takes the client address from the connection; a wrong "
+        "value lets clients choose their own address for rate limits.",
+        parse_int,
+        group="accounts",
+    ),
+    Setting(
+        "BROADSHEET_RATE_LIMIT_EXEMPT_NETWORKS",
+        "127.0.0.0/8 ::1/128",
+        "Client networks that per-address rate limits leave alone: by default the machine itself (its "
+        "scripts and tests, or a proxy whose `BROADSHEET_TRUSTED_PROXY_COUNT` is not set, which would "
+        "otherwise put every reader in one bucket). Empty: limit everyone. Per-email limits always apply.",
+        parse_list,
+        group="accounts",
+    ),
 )
 
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -351,6 +399,7 @@ GROUP_TITLES = {
     "trending": "Trending signals and score",
     "search": "Search",
     "email": "Email",
+    "accounts": "Accounts and rate limits",
 }
 
 
