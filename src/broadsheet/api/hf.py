@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from broadsheet.api.signals import NO_SIGNALS, PaperSignals, entry_signals, paper_signals
 from broadsheet.ingest.records import split_arxiv_id
@@ -195,7 +195,7 @@ def hf_daily_papers(
         kind, value = given[0]
         try:
             period = parse_period(kind, value)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: a period past the year 9999
             raise QueryError(f"{'date' if kind == 'day' else kind}: {exc}") from exc
     else:
         latest = latest_period("day", now)
@@ -229,17 +229,18 @@ def hf_search(
     return hf_items([hit.card for hit in results.hits])
 
 
-def find_paper(raw_id: str) -> tuple[int, dict[str, Any]] | PaperDetail:
-    """The paper with this arXiv id (any version suffix or `arXiv:` prefix), or (status, error body)."""
+def find_paper(raw_id: str) -> PaperDetail | Status:
+    """The paper with this arXiv id (any version suffix or `arXiv:` prefix), or the error to answer: 404
+    for an id that is not one or not held here, 410 for a paper arXiv has withdrawn."""
     try:
         arxiv_id, _version = split_arxiv_id(raw_id)
     except ValueError:
-        return 404, {"error": f"not an arXiv identifier: {raw_id[:80]!r}"}
+        return Status(404, {"error": f"not an arXiv identifier: {raw_id[:80]!r}"})
     detail = paper_detail(arxiv_id)
     if detail is None:
-        return 404, {"error": f"paper {arxiv_id} is not in this Broadsheet"}
+        return Status(404, {"error": f"paper {arxiv_id} is not in this Broadsheet"})
     if detail.is_deleted:
-        return 410, {"error": f"paper {arxiv_id} was withdrawn from arXiv"}
+        return Status(410, {"error": f"paper {arxiv_id} was withdrawn from arXiv"})
     return detail
 
 

@@ -80,7 +80,8 @@ def render_paper_markdown(paper: PaperDetail, signals: PaperSignals) -> str:
 def paper_markdown(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     found = find_paper(arxiv_id)
     if not isinstance(found, PaperDetail):
-        status, body = found
-        return HttpResponse(body["error"] + "\n", status=status, content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            found.value["error"] + "\n", status=found.status_code, content_type="text/plain; charset=utf-8"
+        )
     signals = paper_signals([found.arxiv_id]).get(found.arxiv_id, NO_SIGNALS)
     return HttpResponse(render_paper_markdown(found, signals), content_type=CONTENT_TYPE)

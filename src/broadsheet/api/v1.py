@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from broadsheet.api.hf import ErrorOut, find_paper
 from broadsheet.api.signals import NO_SIGNALS, PaperSignals, entry_signals, paper_signals
@@ -261,10 +261,10 @@ def page_json(page: ListPage) -> dict[str, Any]:
     }
 
 
-def check_page(page: ListPage, entries: list) -> tuple[int, dict[str, Any]] | None:
-    """A 404 body for a page past the end of a non-empty list (the first page of an empty one is fine)."""
+def check_page(page: ListPage, entries: list) -> Status | None:
+    """A 404 for a page past the end of a list (the first page of an empty list is fine)."""
     if not entries and page.number > 1:
-        return 404, {"error": f"page {page.number} is past the last page ({page.page_count})"}
+        return Status(404, {"error": f"page {page.number} is past the last page ({page.page_count})"})
     return None
 
 
@@ -343,12 +343,12 @@ def v1_list(
     if period.strip():
         try:
             chosen = lists.parse_period(kind, period.strip())
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: a period past the year 9999
             raise QueryError(f"period: {exc}") from exc
     else:
         chosen = lists.latest_period(kind, now)
     if chosen is None:
-        return 404, {"error": "no papers yet"}
+        return Status(404, {"error": "no papers yet"})
     entries, list_page = lists.period_papers(
         chosen, category=category_filter(category), has_code=has_code, sort=sort, page=page,
         per_page=per_page, now=now,
@@ -422,9 +422,9 @@ def v1_category(request: HttpRequest, code: str, page: PageNumber = 1) -> Any:
     try:
         listing = services.category_listing(code, page=page)
     except services.PageOutOfRange:
-        return 404, {"error": f"page {page} is past the last page"}
+        return Status(404, {"error": f"page {page} is past the last page"})
     if listing is None:
-        return 404, {"error": f"no category {code[:40]!r}"}
+        return Status(404, {"error": f"no category {code[:40]!r}"})
     path = listing.category.path
     return {
         "category": {
@@ -447,13 +447,13 @@ def v1_category(request: HttpRequest, code: str, page: PageNumber = 1) -> Any:
 )
 def v1_author(request: HttpRequest, author_id: int, page: PageNumber = 1) -> Any:
     if author_id > MAX_ID:
-        return 404, {"error": f"no author {author_id}"}
+        return Status(404, {"error": f"no author {author_id}"})
     try:
         listing = services.author_listing(author_id, page=page)
     except services.PageOutOfRange:
-        return 404, {"error": f"page {page} is past the last page"}
+        return Status(404, {"error": f"page {page} is past the last page"})
     if listing is None:
-        return 404, {"error": f"no author {author_id}"}
+        return Status(404, {"error": f"no author {author_id}"})
     return {
         "author": {
             "id": listing.author.id, "name": listing.author.name, "url": absolute_url(listing.author.path),
