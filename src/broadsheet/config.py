@@ -332,6 +332,15 @@ SETTINGS: tuple[Setting, ...] = (
         parse_int,
         group="email",
     ),
+    Setting(
+        "BROADSHEET_BOUNCE_WEBHOOK_SECRET",
+        "",
+        "Shared secret of the bounce/complaint webhook `POST /digest/webhooks/bounces/`: each request "
+        "is signed with HMAC-SHA256 over its body (`X-Broadsheet-Signature: sha256=HEX`), or is a "
+        "Mailgun webhook signed with this value as its signing key. Empty: the webhook refuses every "
+        "request (403).",
+        group="email",
+    ),
     # accounts and rate limits
     Setting(
         "BROADSHEET_SIGNIN_PER_ADDRESS_PER_HOUR",
