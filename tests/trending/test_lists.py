@@ -126,6 +126,10 @@ def upvote(paper_id: int, *users: str, at: datetime) -> None:
 
 @pytest.fixture
 def week(db, add_papers):
+    return build_week(add_papers)
+
+
+def build_week(add_papers):
     """Week 34 of 2026 (17-23 August) as of NOW (22 August 00:00 UTC):
 
     2608.00001  21 Aug  cs.LG  2 upvotes here, 20 on Hugging Face, a repository (scored)
