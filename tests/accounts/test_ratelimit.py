@@ -88,7 +88,9 @@ def test_keys_are_stored_hashed_and_expired_counters_are_purged() -> None:
         (3, 3, 5, 50.0, 1),  # never less than a second
     ],
 )
-def test_seconds_until_allowed(previous: int, current: int, limit: int, elapsed: float, expected: int) -> None:
+def test_seconds_until_allowed(
+    previous: int, current: int, limit: int, elapsed: float, expected: int
+) -> None:
     assert seconds_until_allowed(previous, current, limit, elapsed, 60) == expected
 
 
