@@ -62,8 +62,8 @@ def shorten(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
-    if " " in cut[limit // 2 :]:
-        cut = cut[: cut.rindex(" ")]
+    if not text[limit - 1].isspace() and " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]  # the last word was cut through
     return cut.rstrip(" ,;:.-") + "…"
 
 
