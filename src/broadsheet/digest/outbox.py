@@ -49,7 +49,7 @@ def cutoff_delta() -> timedelta:
 
 @dataclass(frozen=True)
 class RunStart:
-    run: DigestRun | None  # None: a scheduled pass that found no one new to queue
+    run: DigestRun | None  # None: the pass found no one new to queue
     created: int
 
 
@@ -82,8 +82,8 @@ def start_run(
 ) -> RunStart:
     """Find who is due at `now` (or, with `digest_date`, everyone for that date) and queue their rows.
 
-    Idempotent: a second run in the same hour queues nothing new, and a scheduled run that queues nothing
-    leaves no DigestRun behind. The run and its rows commit together, so a kill leaves all or none.
+    Idempotent: a second run in the same hour queues nothing new, and a run that queues nothing leaves no
+    DigestRun behind. The run and its rows commit together, so a kill leaves all or none.
     """
     cutoff = cutoff_delta() if cutoff is None else cutoff
     due = find_due(candidate_subscribers(), now=now, cutoff=cutoff, digest_date=digest_date)
@@ -91,12 +91,11 @@ def start_run(
         run = DigestRun.objects.create(started_at=now, trigger=trigger, digest_date=digest_date)
         created = create_deliveries(run, due, now=now)
         if created == 0:
-            if trigger == "schedule":
-                run.delete()
-                return RunStart(None, 0)
-            run.note = "no subscriber due"
+            # a run that queued nothing (every hourly tick, every restart of a manual send) is not kept
+            run.delete()
+            return RunStart(None, 0)
         run.finished_at = now
-        run.save(update_fields=["finished_at", "note"])
+        run.save(update_fields=["finished_at"])
     return RunStart(run, created)
 
 
