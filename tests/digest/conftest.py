@@ -6,20 +6,26 @@ to answer 4xx/5xx or drop the connection for chosen recipients; only time is fak
 
 from __future__ import annotations
 
+import asyncio
+import os
 import socket
+import sys
 import threading
+import time as time_module
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage as ParsedMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
 
 NOW = datetime(2026, 3, 2, 7, 5, tzinfo=UTC)  # a Monday, five past the default delivery hour in UTC
+HOLD_TIMEOUT_SECONDS = 60
 
 
 def free_port() -> int:
@@ -47,11 +53,15 @@ class RecordingHandler:
     `faults[address]` is a list consumed one per conversation: an SMTP reply such as "451 4.3.0 busy" or
     "550 5.1.1 no such user" (answered to RCPT), or "drop" (the connection is cut when DATA ends, before
     the message is accepted). With `folder`, each accepted message is also written there as one file
-    before the reply, so a record survives whatever happens to the client.
+    before the reply, so a record survives whatever happens to the client. `delay_seconds` slows each
+    acceptance; `hold_until_sessions` makes the first senders wait until that many are connected.
     """
 
     folder: Path | None = None
+    delay_seconds: float = 0.0  # before accepting each message: a wider window for a kill to land in
+    hold_until_sessions: int = 0  # accept nothing until this many client sessions have said RCPT
     received: list[Received] = field(default_factory=list)
+    peers: set[Any] = field(default_factory=set)
     faults: dict[str, list[str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -67,6 +77,8 @@ class RecordingHandler:
         return None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        with self.lock:
+            self.peers.add(session.peer)
         reply = self._take_fault(address, "reply")
         if reply is not None:
             return reply
@@ -78,6 +90,11 @@ class RecordingHandler:
             if self._take_fault(address, "drop") is not None:
                 server.transport.close()
                 return "421 4.4.2 connection dropped"
+        deadline = time_module.monotonic() + HOLD_TIMEOUT_SECONDS
+        while len(self.peers) < self.hold_until_sessions and time_module.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         data = bytes(envelope.content)
         with self.lock:
             if self.folder is not None:
@@ -203,13 +220,17 @@ def prepare() -> PlainPrepare:
 
 @pytest.fixture
 def make_papers(db: None) -> Callable[[int], list[int]]:
-    """make_papers(n): n papers written through upsert_papers; returns their row ids in arXiv id order."""
+    """make_papers(n, announced_on=, categories=): n papers written through upsert_papers (announced the day
+    before NOW in cs.LG unless told); returns every paper's row id in arXiv id order."""
     from broadsheet.ingest.records import PaperRecord, VersionRecord
     from broadsheet.ingest.upsert import upsert_papers
     from broadsheet.papers.models import Paper
 
-    def make(count: int) -> list[int]:
-        submitted = NOW - timedelta(days=2)
+    def make(
+        count: int, *, announced_on: date | None = None, categories: list[str] | None = None
+    ) -> list[int]:
+        announced_on = announced_on or (NOW - timedelta(days=1)).date()
+        submitted = datetime.combine(announced_on, time(12), tzinfo=UTC) - timedelta(days=1)
         records = [
             PaperRecord(
                 arxiv_id=f"2603.{number:05d}",
@@ -217,12 +238,12 @@ def make_papers(db: None) -> Callable[[int], list[int]]:
                 title=f"Paper {number}",
                 abstract="We study things.",
                 authors=["Ada Lovelace"],
-                categories=["cs.LG"],
+                categories=categories or ["cs.LG"],
                 versions=[VersionRecord(1, submitted, "100kb")],
                 submitted_at=submitted,
                 updated_at=submitted,
-                announced_on=(NOW - timedelta(days=1)).date(),
-                datestamp=(NOW - timedelta(days=1)).date(),
+                announced_on=announced_on,
+                datestamp=announced_on,
             )
             for number in range(1, count + 1)
         ]
@@ -230,3 +251,38 @@ def make_papers(db: None) -> Callable[[int], list[int]]:
         return list(Paper.objects.order_by("arxiv_id").values_list("id", flat=True))
 
     return make
+
+
+def database_url_for_subprocess() -> str:
+    """A DATABASE_URL that points a child process at the database this test process uses."""
+    from django.db import connection
+
+    config = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(str(config['NAME'])).resolve()}"
+    credentials = quote(config.get("USER") or "", safe="")
+    if config.get("PASSWORD"):
+        credentials += ":" + quote(config["PASSWORD"], safe="")
+    host = config.get("HOST") or "localhost"
+    port = f":{config['PORT']}" if config.get("PORT") else ""
+    return f"postgres://{credentials}{'@' if credentials else ''}{host}{port}/{config['NAME']}"
+
+
+def broadsheet_command() -> list[str]:
+    """The `broadsheet` console script of this environment (or `python -m broadsheet` without one)."""
+    script = Path(sys.executable).parent / "broadsheet"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "broadsheet"]
+
+
+def child_env(smtp: SmtpServer, **overrides: str) -> dict[str, str]:
+    """The environment of a `broadsheet` child on this test's database, sending to `smtp`."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url_for_subprocess(),
+        BROADSHEET_SMTP_URL=smtp.url,
+        BROADSHEET_SMTP_TIMEOUT_SECONDS="10",
+        BROADSHEET_DIGEST_RATE_PER_MINUTE="0",
+        BROADSHEET_LOG_LEVEL="WARNING",
+    )
+    env.update(overrides)
+    return env

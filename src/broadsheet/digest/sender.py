@@ -159,6 +159,8 @@ def deliver_message(connection: Any, message: EmailMessage) -> SmtpOutcome:
     """One SMTP conversation through Django's backend; the connection is reset after any failure."""
     message.connection = connection
     try:
+        # opened here, the backend keeps one SMTP session for the whole run instead of one per message
+        connection.open()
         sent = connection.send_messages([message])
     except Exception as exc:  # classified below; anything unknown is re-raised
         _reset(connection)
@@ -210,6 +212,7 @@ def send_outbox(
                 retry_at = outbox.next_retry_at(now=now) if wait_for_retries else None
                 if retry_at is None:
                     break
+                _reset(connection)  # an idle session would time out during the backoff anyway
                 clock.sleep((retry_at - now).total_seconds())
                 continue
             send_one(
