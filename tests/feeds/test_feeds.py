@@ -151,8 +151,13 @@ def test_bad_search_says_why(client: Client, papers):
 
 @pytest.mark.parametrize("feed_format", FORMATS)
 def test_hostile_titles_and_abstracts_never_break_the_xml(client: Client, db, hostile_strings, feed_format):
+    from django.db import connection
+
     from broadsheet.ingest.upsert import upsert_papers
 
+    if connection.vendor == "postgresql":
+        # PostgreSQL refuses NUL in text (the ingest parsers drop it); every other character is kept
+        hostile_strings = [hostile.replace("\x00", "") for hostile in hostile_strings]
     upsert_papers(
         [
             record(
