@@ -230,3 +230,29 @@ def test_digest_of_papers_keeps_the_sent_order_with_reasons(reader) -> None:
         ("2509.00001", ["By Yann LeCun, whom you follow", "New in cs.CL, one of your categories"]),
         ("2509.00009", ["New in cs.CL, one of your categories"]),
     ]
+
+
+def test_papers_saved_in_collections_are_seeds_unless_switched_off(blend_corpus: None) -> None:
+    from django.contrib.auth.models import User
+
+    from broadsheet.accounts.models import Collection, CollectionItem
+    from broadsheet.papers.models import Paper
+
+    user = User.objects.create_user("reader")
+    collection = Collection.objects.create(
+        owner=user, name="Reading list", slug="reading-list", created_at=NOW, updated_at=NOW
+    )
+    CollectionItem.objects.create(
+        collection=collection, paper=Paper.objects.get(arxiv_id="1706.03762"), added_at=NOW
+    )
+    saving = add_subscriber(user=user, include_trending=False)
+    not_saving = add_subscriber(
+        "b@example.org", user=user, include_trending=False, seeds_from_collections=False
+    )
+
+    digest = compose_digest(saving, since_at=None, now=NOW)
+
+    assert [(item.arxiv_id, item.reasons) for item in digest.items] == [
+        ("2509.00004", ["Similar to your saved paper “Attention Is All You Need”"]),
+    ]
+    assert compose_digest(not_saving, since_at=None, now=NOW).is_empty

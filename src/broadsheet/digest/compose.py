@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 from django.conf import settings
 
+from broadsheet.accounts.models import CollectionItem
 from broadsheet.digest.models import DeliveredPaper, Subscriber
 from broadsheet.papers.math import latex_to_text
 from broadsheet.papers.models import Paper, PaperAuthor, PaperCategory
@@ -339,10 +340,6 @@ def seed_paper_ids(subscriber: Subscriber, context: ComposeContext) -> tuple[lis
 def collection_paper_ids(subscriber: Subscriber) -> list[int]:
     """Papers the subscriber's account saved in its collections, newest first."""
     if subscriber.user_id is None:
-        return []
-    try:
-        from broadsheet.accounts.models import CollectionItem
-    except ImportError:  # an accounts app from before collections
         return []
     return list(
         CollectionItem.objects.filter(collection__owner_id=subscriber.user_id)
