@@ -253,3 +253,47 @@ def test_list_pages_use_a_bounded_number_of_queries(client: Client, week, django
         get(client, "/")
     with django_assert_max_num_queries(12):
         get(client, "/categories/cs.LG/")
+
+
+# --- in a browser ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def browser_week(transactional_db, add_papers):
+    """The week, written before the browser starts (see browser_page)."""
+    return build_week(add_papers)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [360, 1280])
+def test_lists_read_well_on_a_phone_and_a_desktop(
+    browser_week, browser_page, live_server, artifacts_dir, width
+):
+    from django.db import connection
+
+    page, watch = browser_page
+    page.set_viewport_size({"width": width, "height": 900})
+    for name, path in (("trending", "/"), ("week", "/week/2026-W34/"), ("category", "/categories/cs.LG/")):
+        response = page.goto(f"{live_server.url}{path}")
+        assert response is not None and response.status == 200
+        page.screenshot(
+            path=str(artifacts_dir / f"list-{name}-{width}-{connection.vendor}.png"), full_page=True
+        )
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow == 0, f"{path} is wider than {width} px"
+        assert page.locator(".entry").first.locator(".votes").inner_text().startswith("▲ 22")
+    # the options are links: has code, then newest first, then back to page one of everything
+    page.goto(f"{live_server.url}/week/2026-W34/")
+    page.get_by_role("link", name="Has code").click()
+    assert page.url.endswith("/week/2026-W34/?has_code=1")
+    assert page.locator(".entry").count() == 1
+    page.get_by_role("link", name="Newest").click()
+    assert page.url.endswith("/week/2026-W34/?has_code=1&sort=published")
+    page.get_by_role("link", name="Has code").click()
+    assert page.locator(".entry").count() == 5
+    page.get_by_role("link", name="← Week 31 of 2026").click()
+    assert page.url.endswith("/week/2026-W31/")
+    assert watch.problems() == []
