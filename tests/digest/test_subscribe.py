@@ -207,6 +207,7 @@ def test_a_signed_in_reader_subscribes_in_one_click_without_confirmation(client:
     page = client.get(reverse("papers:categories")).content.decode()
     assert 'action="/digest/subscribe/me/"' in page
     assert "Get the daily digest" in page
+    assert "Send the digest to this address" in client.get(SUBSCRIBE).content.decode()
 
     response = client.post("/digest/subscribe/me/")
     assert response.status_code == 303
@@ -224,7 +225,8 @@ def test_a_signed_in_reader_subscribes_in_one_click_without_confirmation(client:
 
 def test_one_click_subscription_needs_sign_in_and_csrf(reader: Any) -> None:
     anonymous = Client()
-    assert anonymous.post("/digest/subscribe/me/").status_code == 302  # to the sign-in page
+    to_signin = anonymous.post("/digest/subscribe/me/")
+    assert (to_signin.status_code, to_signin["Location"]) == (303, "/signin/?next=%2Fdigest%2Fsubscribe%2F")
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(reader)
     assert strict.post("/digest/subscribe/me/").status_code == 403

@@ -7,9 +7,11 @@ mail providers send without cookies. The subscribe answer never reveals whether 
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
+from urllib.parse import urlencode
+
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -66,10 +68,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     return render(request, "digest/subscribe_sent.html", {"email": form.cleaned_data["email"]})
 
 
-@login_required
 @require_POST
 def subscribe_me(request: HttpRequest) -> HttpResponse:
     """A signed-in reader's one click: their address is proven by their sign-in, no confirmation."""
+    if not request.user.is_authenticated:
+        signin = reverse("accounts:signin") + "?" + urlencode({"next": reverse("digest:subscribe")})
+        return HttpResponseRedirect(signin, status=303)
     if not getattr(request.user, "email", ""):
         return render(request, "digest/subscribe.html", {"form": SubscribeForm(), "no_account_email": True},
                       status=400)
