@@ -223,6 +223,29 @@ def test_rare_words_take_the_rare_words_plan(crowded: None) -> None:
     assert sorted(ranked) == ["2505.00000", "2505.00001", "2505.00002", "2505.00003", "2505.00004"]
 
 
+@pytest.mark.parametrize(
+    ("word", "sample", "expected"),
+    [
+        ("frequent", 20, 5),  # fewer than the sample: counted exactly
+        ("common", 3, 12),  # in all 12 papers: the newest 3 span 3 of 12 ids, so 3 * 12 / 3
+        # in the five oldest papers (ids 1-5): the newest 3 reach back to id 3, spanning 10 of 12 ids, and
+        # stand for 3 * 12 / 10 = 3.6 (the estimate assumes an even spread over time)
+        ("frequent", 3, 3),
+    ],
+)
+def test_large_corpora_estimate_word_counts_past_a_sample(
+    crowded: None, monkeypatch: pytest.MonkeyPatch, word: str, sample: int, expected: int
+) -> None:
+    monkeypatch.setattr(keyword, "DF_SAMPLE", sample)
+    backend = keyword.backend_for()
+    exact = {"common": 12, "frequent": 5}[word]
+    if connection.vendor != "sqlite":
+        assert backend.estimate_token_count(word, 100, 12) == exact  # PostgreSQL counts
+        return
+    assert backend.estimate_token_count(word, 100, 12) == expected
+    assert backend.estimate_token_count(word, 4, 12) == min(4, expected)  # never past the cap
+
+
 def test_a_word_in_more_than_half_the_papers_is_left_out(crowded: None) -> None:
     result = run_keyword_search(parse_query("rare common"))
     assert result.scored_terms == ("rare",)

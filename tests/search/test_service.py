@@ -13,7 +13,13 @@ from broadsheet.ingest.records import PaperRecord
 from broadsheet.ingest.upsert import upsert_papers
 from broadsheet.papers.models import Paper
 from broadsheet.search.query import QueryError, SearchFilters, parse_query
-from broadsheet.search.service import highlight, search_papers, similar_papers, snippet
+from broadsheet.search.service import (
+    _abstract_snippet,
+    highlight,
+    search_papers,
+    similar_papers,
+    snippet,
+)
 
 from .corpus import CORPUS, INGESTED_AT, record
 
@@ -165,6 +171,28 @@ def test_snippet_cuts_around_the_first_match_at_word_boundaries() -> None:
     assert cut.startswith("…word") and cut.endswith("…")
     assert "<mark>graphene</mark>" in cut
     assert len(cut.replace("<mark>", "").replace("</mark>", "")) <= 82
+
+
+def test_snippets_of_long_latex_abstracts_convert_whole_formulas_near_the_match() -> None:
+    # the window around the match starts inside "$\\gamma + \\delta$": it is widened to the whole formula
+    abstract = "filler " * 60 + "with $\\gamma + \\delta$ " + "x " * 100 + "graphene sheets " + "tail " * 100
+    cut = str(_abstract_snippet(abstract, ["graphene"]))
+    assert "<mark>graphene</mark>" in cut
+    assert "$" not in cut and "\\" not in cut
+    assert cut.startswith("…") and cut.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("text", "marked"),
+    [
+        ("Graphene-based transistors", "<mark>Graphene</mark>-based <mark>transistors</mark>"),
+        ("Schrödinger graphène", "Schrödinger <mark>graphène</mark>"),  # accents aside
+        ("the_graphene", "the_<mark>graphene</mark>"),  # an underscore splits words, as in the index
+        ("agraphene", "agraphene"),  # a match starts a word
+    ],
+)
+def test_highlight_marks_words_as_the_index_splits_them(text: str, marked: str) -> None:
+    assert str(highlight(text, ["graphene", "transistor"])) == marked
 
 
 def test_hostile_titles_come_back_escaped(corpus: dict[str, int]) -> None:

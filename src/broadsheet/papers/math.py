@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 from xml.etree.ElementTree import Element, tostring
@@ -174,11 +175,21 @@ UNESCAPED_PERCENT_OR_AMPERSAND = re.compile(r"(?<!\\)[%&]")
 SPACES = re.compile(r"\s+")
 
 
+_converters = threading.local()
+
+
+def _converter() -> _TextKeepingUnknownMacros:
+    """One converter per thread: building one loads pylatexenc's macro tables (~1 ms each time)."""
+    converter = getattr(_converters, "converter", None)
+    if converter is None:
+        converter = _converters.converter = _TextKeepingUnknownMacros(math_mode="text")
+    return converter
+
+
+@lru_cache(maxsize=RENDER_CACHE_SIZE)
 def _formula_to_text(source: str) -> str:
     try:
-        return _TextKeepingUnknownMacros(math_mode="text").latex_to_text(
-            UNESCAPED_PERCENT_OR_AMPERSAND.sub(r"\\\g<0>", source)
-        )
+        return _converter().latex_to_text(UNESCAPED_PERCENT_OR_AMPERSAND.sub(r"\\\g<0>", source))
     except Exception:  # pylatexenc's tolerant parser still raises on some malformed arguments
         return source
 
