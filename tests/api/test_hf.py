@@ -119,6 +119,7 @@ def test_daily_papers_of_an_empty_broadsheet_is_an_empty_list(client: Client) ->
         ({"limit": "101"}, "limit: Input should be less than or equal to 100"),
         ({"p": "-1"}, "p: Input should be greater than or equal to 0"),
         ({"p": "1e9"}, "p: Input should be a valid integer"),
+        ({"submitter": "ada\x00"}, "submitter: a Hugging Face user name has no control characters"),
     ],
 )
 def test_daily_papers_says_what_to_change_with_a_400(

@@ -190,6 +190,8 @@ def hf_daily_papers(
     given = [(kind, value) for kind, value in (("day", day), ("week", week), ("month", month)) if value]
     if len(given) > 1:
         raise QueryError("give at most one of date, week and month")
+    if submitter and not submitter.isprintable():
+        raise QueryError("submitter: a Hugging Face user name has no control characters")
     now = timezone.now()
     if given:
         kind, value = given[0]

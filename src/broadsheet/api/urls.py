@@ -11,8 +11,8 @@ import mimetypes
 from pathlib import Path
 
 import ninja
-from django.http import FileResponse, Http404, HttpRequest
-from django.urls import path
+from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.urls import path, re_path
 from django.views.decorators.cache import cache_control
 
 from broadsheet.api.api import api
@@ -33,8 +33,14 @@ def docs_asset(request: HttpRequest, name: str) -> FileResponse:
     return FileResponse((NINJA_STATIC / name).open("rb"), content_type=content_type)
 
 
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """Any other path under /api/: JSON like the rest of the API, not the site's HTML 404 page."""
+    return JsonResponse({"error": "no such API endpoint; see /api/docs"}, status=404)
+
+
 urlpatterns = [
     path("api/", api.urls),
+    re_path(r"^api/", api_not_found),
     # old-style ids contain a slash (hep-th/9901001.md)
     path("papers/<path:arxiv_id>.md", paper_markdown, name="paper-markdown"),
     path("static/ninja/<str:name>", docs_asset, name="api-docs-asset"),

@@ -420,6 +420,10 @@ def v1_categories(request: HttpRequest) -> Any:
 )
 def v1_category(request: HttpRequest, code: str, page: PageNumber = 1) -> Any:
     try:
+        parse_category(code)
+    except QueryError:
+        return Status(404, {"error": f"no category {code[:40]!r}"})
+    try:
         listing = services.category_listing(code, page=page)
     except services.PageOutOfRange:
         return Status(404, {"error": f"page {page} is past the last page"})
