@@ -8,6 +8,7 @@ address already subscribed) unless the address is suppressed or has had MAX_CONF
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,6 +62,10 @@ def request_subscription(email: str, now: datetime) -> str:
         if sent_today >= MAX_CONFIRMATIONS_PER_DAY:
             return "rate_limited"
         ConfirmationEmail.objects.create(email=email, sent_at=now)
+        if subscriber.status != Subscriber.Status.ACTIVE and not subscriber.confirm_nonce:
+            # set under the row lock: two racing requests must not each replace the other's link
+            subscriber.confirm_nonce = secrets.token_urlsafe(16)
+            subscriber.save(update_fields=["confirm_nonce"])
     if subscriber.status == Subscriber.Status.ACTIVE:
         outcome = "reminder"
         context = {"subscriber": subscriber, "preferences_url": preferences_url(subscriber),
