@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -286,11 +285,6 @@ def _vector_neighbours(vector_of, k: int, notes: list[str]) -> list[tuple[int, f
         return []
 
 
-@lru_cache(maxsize=1)
-def _vector_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="vector-search")
-
-
 def _embed_query(text: str):
     def vector_of(name: str):
         from broadsheet.search.embedders import get_embedder
@@ -389,14 +383,6 @@ def search_papers(
         ranked = [(paper_id, float(len(ids) - position)) for position, paper_id in enumerate(ids)]
         return _page(parsed, mode, SortOrder.NEWEST, offset, limit, ranked, {}, notes, "filters")
 
-    vector_notes: list[str] = []
-    neighbours: Future[list[tuple[int, float]]] | None = None
-    if mode in (SearchMode.HYBRID, SearchMode.VECTOR):
-        narrowed = not resolved.is_empty or parsed.phrases or parsed.excluded
-        k = max(pool, FILTERED_VECTOR_CANDIDATES) if narrowed else pool
-        # Embedding the query and searching the index touch no database and release the GIL: in hybrid
-        # mode they run beside the keyword query (the two took about as long at 1M papers).
-        neighbours = _vector_pool().submit(_vector_neighbours, _embed_query(parsed.text), k, vector_notes)
     keyword_hits: list[tuple[int, float]] = []
     plan = ""
     if mode in (SearchMode.HYBRID, SearchMode.KEYWORD):
@@ -406,9 +392,10 @@ def search_papers(
             dropped = ", ".join(keyword.dropped_terms)
             notes.append(f"Very common words were not searched for: {dropped}.")
     vector_hits: list[tuple[int, float]] = []
-    if neighbours is not None:
-        found = neighbours.result()
-        notes.extend(vector_notes)
+    if mode in (SearchMode.HYBRID, SearchMode.VECTOR):
+        narrowed = not resolved.is_empty or parsed.phrases or parsed.excluded
+        k = max(pool, FILTERED_VECTOR_CANDIDATES) if narrowed else pool
+        found = _vector_neighbours(_embed_query(parsed.text), k, notes)
         vector_hits = _keep_allowed(found, parsed, resolved)[:pool]
 
     sources: dict[int, tuple[str, ...]] = {}
