@@ -56,7 +56,7 @@ DF_CACHE_MIN_DOCS = 50_000
 DF_CACHE_SECONDS = 3600.0
 DF_CACHE_SIZE = 50_000
 # On such corpora a word's papers are counted up to this many, and estimated beyond.
-DF_SAMPLE = 5_000
+DF_SAMPLE = 1_000
 AUTHORS_PER_NAME_CAP = 10_000  # author rows one `author:` value may stand for
 
 # PostgreSQL text search: English stemming and stop words for papers, none for names.

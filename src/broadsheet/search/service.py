@@ -396,7 +396,9 @@ def search_papers(
         narrowed = not resolved.is_empty or parsed.phrases or parsed.excluded
         k = max(pool, FILTERED_VECTOR_CANDIDATES) if narrowed else pool
         found = _vector_neighbours(_embed_query(parsed.text), k, notes)
-        vector_hits = _keep_allowed(found, parsed, resolved)[:pool]
+        # Unfiltered, the index's neighbours need no database check: the embed job removes deleted papers
+        # from the index, and a page never shows one (see _page)
+        vector_hits = (_keep_allowed(found, parsed, resolved) if narrowed else list(found))[:pool]
 
     sources: dict[int, tuple[str, ...]] = {}
     for name, hits in ((KEYWORD, keyword_hits), (VECTOR, vector_hits)):
@@ -434,7 +436,10 @@ def _page(
             days.get(paper_id) is None, _negated_day(days.get(paper_id)), position[paper_id]
         ))
     page_ids = ids[offset : offset + limit]
-    rows = {row["id"]: row for row in Paper.objects.filter(id__in=page_ids).values(*CARD_FIELDS)}
+    rows = {
+        row["id"]: row
+        for row in Paper.objects.filter(id__in=page_ids, is_deleted=False).values(*CARD_FIELDS)
+    }
     present = [paper_id for paper_id in page_ids if paper_id in rows]
     cards = build_cards([rows[paper_id] for paper_id in present])
     words = parsed.highlight_words
