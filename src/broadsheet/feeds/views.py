@@ -39,6 +39,7 @@ FEED_CLASSES: dict[str, type[feedgenerator.SyndicationFeed]] = {
 # are allowed but "discouraged" and no reader shows them
 NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 AUTHORS_IN_FEED = 8
+CONTENT_TYPES = {"rss": "application/rss+xml; charset=utf-8", "atom": "application/atom+xml; charset=utf-8"}
 
 
 def xml_text(text: str) -> str:
@@ -90,7 +91,7 @@ def render_feed(
         language="en",
         feed_url=base + request.path + (f"?{query}" if query else ""),
         feed_guid=base + request.path + (f"?{query}" if query else ""),
-        ttl="60",
+        ttl=60,
     )
     for card in cards:
         abstract = feed_text(card.abstract)
@@ -109,7 +110,7 @@ def render_feed(
             updateddate=card.updated_at,
             categories=[xml_text(code) for code in card.categories],
         )
-    response = HttpResponse(content_type=f"{feed.content_type}")
+    response = HttpResponse(content_type=CONTENT_TYPES[feed_format])
     feed.write(response, "utf-8")
     # feeds change when the lists do: a reader polling hourly is plenty
     response["Cache-Control"] = "public, max-age=600"

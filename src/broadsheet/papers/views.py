@@ -311,7 +311,8 @@ def _period_response(request: HttpRequest, kind: str, period: Period | None, pat
     if period is None:
         if page > 1:
             raise Http404("no such page")
-        entries, list_page = [], services.ListPage(1, False, False, 0, 1)
+        entries: list[ListEntry] = []
+        list_page = services.ListPage(1, False, False, 0, 1)
     else:
         entries, list_page = lists.period_papers(
             period, sort=sort, has_code=has_code, page=page, now=timezone.now()
