@@ -202,10 +202,13 @@ def upvote(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 def vote_states(request: HttpRequest) -> HttpResponse:
     """The vote buttons of the cards on a page, as htmx out-of-band swaps (one request per page: a card's
     cached HTML carries no reader, count or CSRF token)."""
+    wanted = [value for value in request.GET.getlist("vote_paper") if value]
+    if not wanted:  # a page without cards asks too: htmx cannot tell beforehand
+        return HttpResponse(status=204)
     next_path = ""
     if getattr(request, "htmx", False):
         next_path = signin.safe_next(request.htmx.current_url_abs_path)
-    states = upvotes.vote_states(request.GET.getlist("vote_paper"), _user_id(request))
+    states = upvotes.vote_states(wanted, _user_id(request))
     if request.GET.get("format") == "json":
         return JsonResponse({"papers": [
             {"id": state.arxiv_id, "upvotes": state.count, "upvoted": state.voted} for state in states
