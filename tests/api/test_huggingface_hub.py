@@ -34,7 +34,7 @@ def listed(papers) -> list[tuple[Any, ...]]:
         (
             paper.id,
             paper.title,
-            [author.name for author in paper.authors],
+            [author.name for author in paper.authors or []],
             paper.published_at,
             paper.submitted_at,
             paper.upvotes,
@@ -126,7 +126,7 @@ def test_list_daily_papers_matches_the_database_rows(hf_api: HfApi) -> None:
         row = Paper.objects.get(arxiv_id=paper.id)
         authorships = PaperAuthor.objects.filter(paper=row).order_by("position")
         names = list(authorships.values_list("name", flat=True))
-        assert (paper.title, paper.summary, [author.name for author in paper.authors]) == (
+        assert (paper.title, paper.summary, [author.name for author in paper.authors or []]) == (
             row.title, row.abstract, names,
         )
         assert paper.published_at == row.submitted_at
@@ -148,7 +148,7 @@ def test_list_papers_searches(hf_api: HfApi) -> None:
 
 def test_paper_info_reads_every_field(hf_api: HfApi) -> None:
     info = hf_api.paper_info("2609.00001")
-    assert (info.id, info.title, info.summary, [author.name for author in info.authors]) == (
+    assert (info.id, info.title, info.summary, [author.name for author in info.authors or []]) == (
         "2609.00001", "Analytical engines", "The abstract of analytical engines.",
         ["Ada Lovelace", "Grace Hopper"],
     )
@@ -159,6 +159,7 @@ def test_paper_info_reads_every_field(hf_api: HfApi) -> None:
         22, "https://github.com/ada/engine", 1234, "https://engine.example/",
     )
     assert (info.ai_summary, info.ai_keywords) == ("Engines, summarised.", ["engines", "analysis"])
+    assert info.submitted_by is not None and info.organization is not None
     assert (info.submitted_by.username, info.organization.fullname) == ("ada", "Analytical Society")
 
 
