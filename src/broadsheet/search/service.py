@@ -8,6 +8,7 @@ results with a note; it never turns a search into an error.
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,7 +19,6 @@ from functools import lru_cache
 import numpy as np
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, QuerySet
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from broadsheet.papers.math import TOKEN as MATH_TOKEN
@@ -145,6 +145,12 @@ def _word_matcher(words: tuple[str, ...]) -> _WordMatcher:
         # a token (letters and digits, as TOKEN) that starts with one of the prefixes
         candidates = re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*", re.IGNORECASE)
     return _WordMatcher(stems, prefixes, candidates)
+
+
+def escape(text: str) -> str:
+    """Django's escape() (the same five characters, the same entities) without its lazy-string wrapper,
+    which cost more than the escaping on a page of snippets."""
+    return html.escape(text, quote=True)
 
 
 def highlight(text: str, words: Iterable[str]) -> SafeString:
