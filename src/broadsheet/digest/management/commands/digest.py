@@ -78,8 +78,8 @@ class Command(BaseCommand):
         self.stdout.write(report.summary())
         if isinstance(connection, EmlFileBackend) and report.sent:
             self.stdout.write(
-                f"no SMTP server configured (BROADSHEET_SMTP_URL): {report.sent} messages were written as "
-                f".eml files to {connection.folder}"
+                "no SMTP server configured (BROADSHEET_SMTP_URL): the messages were written as .eml files "
+                f"to {connection.folder}"
             )
         if report.uncertain_orphans:
             self.stdout.write("see `broadsheet digest status` for the uncertain rows")
