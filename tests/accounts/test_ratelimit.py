@@ -172,3 +172,20 @@ def test_other_paths_are_not_limited(settings: Any) -> None:
     client = Client(REMOTE_ADDR="198.51.100.7")
     assert [client.get("/categories/").status_code for _ in range(3)] == [200, 200, 200]
     assert RateCounter.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_limit_rate_decorator_answers_429_above_the_limit() -> None:
+    from django.http import HttpResponse
+
+    from broadsheet.accounts.ratelimit import limit_rate
+
+    @limit_rate("demo", lambda: 2, 60, "demos")
+    def view(request: Any) -> HttpResponse:
+        return HttpResponse("ok")
+
+    factory = RequestFactory()
+    responses = [view(factory.get("/demo", REMOTE_ADDR="198.51.100.7")) for _ in range(3)]
+    assert [response.status_code for response in responses] == [200, 200, 429]
+    assert int(responses[2]["Retry-After"]) > 0
+    assert view(factory.get("/demo", REMOTE_ADDR="198.51.100.8")).status_code == 200
