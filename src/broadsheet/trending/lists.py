@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from broadsheet.accounts.models import Upvote
 from broadsheet.papers.models import Paper, PaperCategory
@@ -272,7 +272,7 @@ def _entries(
         return []
     rows = {
         row["id"]: row
-        for row in Paper.objects.filter(pk__in=paper_ids, is_deleted=False).values(*CARD_FIELDS)
+        for row in Paper.objects.filter(pk__in=paper_ids, is_deleted=False).order_by().values(*CARD_FIELDS)
     }
     ordered = [paper_id for paper_id in paper_ids if paper_id in rows]
     cards = build_cards([rows[paper_id] for paper_id in ordered])
@@ -398,12 +398,13 @@ def period_papers(
     if sort == "published":
         return _entries(_newest_ids(papers, offset, limit), now=now), list_page
 
-    # the ranked head: papers with a signal; bounded by what the signals cover, not by the corpus
-    scored = papers.filter(
-        Q(Exists(TrendingScore.objects.filter(paper_id=OuterRef("pk"))))
-        | Q(Exists(HfPaperInfo.objects.filter(paper_id=OuterRef("pk"))))
-    )
-    head = list(scored.values_list("pk", "announced_on", "arxiv_id"))
+    # the ranked head: papers with a signal; bounded by what the signals cover, not by the corpus. Read
+    # as "pk IN (the signal table)" so that the database walks the small table, not the period's papers
+    head_by_id = {}
+    for signal_table in (TrendingScore, HfPaperInfo):
+        with_signal = papers.filter(pk__in=signal_table.objects.values("paper_id")).order_by()
+        head_by_id.update((row[0], row) for row in with_signal.values_list("pk", "announced_on", "arxiv_id"))
+    head = list(head_by_id.values())
     head_ids = [row[0] for row in head]
     scores: dict[int, TrendingEntry] = {}
     hf: dict[int, HfInfo] = {}
