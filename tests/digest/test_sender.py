@@ -273,3 +273,30 @@ def test_a_message_without_message_id_gets_one_from_the_row(settings, make_subsc
     delivery = Delivery.objects.get()
     assert delivery.message_id.startswith(f"<digest.{delivery.pk}.20260302@")
     assert mail.outbox[0].extra_headers["Message-ID"] == delivery.message_id
+
+
+def test_a_digest_that_cannot_be_built_fails_alone_and_the_run_goes_on(
+    smtp_settings, make_subscriber, clock, prepare
+):
+    queue("a@example.org", "b@example.org", make_subscriber=make_subscriber)
+
+    def broken_for_a(delivery, now):
+        prepared = prepare(delivery, now)
+        if delivery.subscriber.email == "a@example.org":
+            prepared.message.subject = "Digest\r\nBcc: victim@example.org"
+        return prepared
+
+    report = send(clock, broken_for_a)
+
+    assert smtp_settings.handler.recipients() == ["b@example.org"]
+    assert (report.sent, report.failed) == (1, 1)
+    assert outcomes() == [
+        (
+            "a@example.org",
+            "failed",
+            0,
+            "could not compose or render: BadHeaderError: Header values can't contain newlines "
+            "(got 'Digest\\r\\nBcc: victim@example.org' for header 'Subject')",
+        ),
+        ("b@example.org", "sent", 1, ""),
+    ]

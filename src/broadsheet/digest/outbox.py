@@ -279,6 +279,10 @@ def mark_failed(delivery: Delivery, *, error: str, now: datetime) -> bool:
     )
 
 
+def mark_uncertain(delivery: Delivery, *, error: str, now: datetime) -> bool:
+    return _mine(delivery).update(status=Status.UNCERTAIN, error=error, updated_at=now) == 1
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Backoff after the `attempts`-th failed conversation: 1, 2, 4, 8 ... minutes, at most 30."""
     return timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_CAP_SECONDS))

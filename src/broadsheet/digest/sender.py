@@ -62,13 +62,15 @@ class SendReport:
     abandoned: int = 0
     requeued_orphans: int = 0
     uncertain_orphans: int = 0
+    uncertain: int = 0  # an unexpected error during the SMTP conversation
     lost_claims: int = 0  # rows taken from under this sender (should stay 0)
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (
             f"sent {self.sent}, skipped {self.skipped}, retrying {self.retried}, failed {self.failed}, "
-            f"abandoned {self.abandoned}; found {self.uncertain_orphans} uncertain and "
+            f"abandoned {self.abandoned}{f', uncertain {self.uncertain}' if self.uncertain else ''}; "
+            f"found {self.uncertain_orphans} uncertain and "
             f"{self.requeued_orphans} requeued from dead senders"
         )
 
@@ -250,7 +252,17 @@ def send_one(
     """Compose, re-check, send and mark one claimed row; returns its new status."""
     now = clock.now()
     reason = skip_reason(delivery.subscriber_id)
-    prepared: PreparedMessage | str = reason if reason else prepare(delivery, now)
+    try:
+        prepared: PreparedMessage | str = reason if reason else prepare(delivery, now)
+        if isinstance(prepared, PreparedMessage):
+            prepared.message.message()  # a header Django refuses (CR/LF) fails here, before any SMTP
+    except Exception as exc:
+        # a row that cannot be composed must not stay claimed, nor crash every restart in turn
+        logger.exception("digest %s to %s could not be composed", delivery.pk, delivery.subscriber.email)
+        error = f"could not compose or render: {type(exc).__name__}: {exc}"
+        outbox.mark_failed(delivery, error=error, now=now)
+        report.failed += 1
+        return Status.FAILED
     if not isinstance(prepared, PreparedMessage):
         outbox.mark_skipped(delivery, reason=prepared, now=now)
         report.skipped += 1
@@ -270,7 +282,15 @@ def send_one(
         report.lost_claims += 1
         logger.error("delivery %s was taken from sender %s before sending", delivery.pk, report.sender_id)
         return Status.SENDING
-    outcome = deliver_message(connection, prepared.message)
+    try:
+        outcome = deliver_message(connection, prepared.message)
+    except Exception as exc:
+        # not an SMTP reply: nobody knows whether the server got the message, so a person decides
+        logger.exception("digest %s: unexpected error while sending", delivery.pk)
+        error = f"unexpected error while sending: {type(exc).__name__}: {exc}"
+        outbox.mark_uncertain(delivery, error=error, now=clock.now())
+        report.uncertain += 1
+        return Status.UNCERTAIN
     now = clock.now()
     if outcome.accepted:
         outbox.mark_sent(delivery, now=now)
