@@ -21,6 +21,7 @@ def count_column(status: str):
     def column(run: DigestRun) -> int:
         return getattr(run, f"{status}_count", 0)
 
+    column.__name__ = status  # the admin names the column's cells after it
     column.short_description = status  # type: ignore[attr-defined]
     column.admin_order_field = f"{status}_count"  # type: ignore[attr-defined]
     return column
