@@ -12,10 +12,10 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
@@ -150,7 +150,7 @@ def redeem_token(token: str, now: datetime) -> SignInToken | None:
     return row
 
 
-def user_for_email(email: str) -> AbstractBaseUser:
+def user_for_email(email: str) -> Any:
     """The account of normalised `email`, made on first sign-in."""
     user_model = get_user_model()
     username = username_for(email)

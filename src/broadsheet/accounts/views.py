@@ -205,9 +205,8 @@ def vote_states(request: HttpRequest) -> HttpResponse:
     wanted = [value for value in request.GET.getlist("vote_paper") if value]
     if not wanted:  # a page without cards asks too: htmx cannot tell beforehand
         return HttpResponse(status=204)
-    next_path = ""
-    if getattr(request, "htmx", False):
-        next_path = signin.safe_next(request.htmx.current_url_abs_path)
+    htmx = getattr(request, "htmx", None)  # django-htmx's request details; falsy for plain requests
+    next_path = signin.safe_next(htmx.current_url_abs_path) if htmx else ""
     states = upvotes.vote_states(wanted, _user_id(request))
     if request.GET.get("format") == "json":
         return JsonResponse({"papers": [
@@ -224,6 +223,7 @@ def vote_states(request: HttpRequest) -> HttpResponse:
 
 def save_context(request: HttpRequest, paper: Paper, next_path: str, message: str = "") -> dict[str, Any]:
     owner_id = request.user.pk
+    assert owner_id is not None  # only signed-in readers get this far
     holding = collections.collections_holding(owner_id, paper)
     choices = collections.user_collections(owner_id)
     return {
