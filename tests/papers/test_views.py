@@ -215,11 +215,12 @@ def test_home_page_queries_do_not_grow_with_the_papers(
             for n in range(1, 61)
         ]
     )
-    # latest day, count, ranked papers, the rest, cards (4), upvotes, older and newer days
-    with django_assert_max_num_queries(11):
+    # latest day, count, papers with a score and with HF info, the rest, cards (4), upvotes, older and
+    # newer days
+    with django_assert_max_num_queries(12):
         html = page(client, "/day/")
     assert html.count('<article class="card">') == 50
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         page(client, "/day/?page=2")
 
 
