@@ -157,3 +157,12 @@ def test_paper_page_shows_similar_papers_with_their_options(client: Client, corp
     assert 'name="category" value="1" checked' in narrowed
     newer = client.get("/papers/2501.00002/", {"newer": "1"}).content.decode()
     assert "No similar papers found." in newer[newer.index('id="similar-heading"'):]
+
+
+def test_the_search_page_offers_its_feeds(client, corpus, settings) -> None:
+    response = client.get("/search", {"q": 'graphene "carbon"', "category": "cs.ET"})
+    html = response.content.decode()
+    for feed_format, mime in (("rss", "application/rss+xml"), ("atom", "application/atom+xml")):
+        url = f"{settings.BASE_URL}/feeds/search.{feed_format}?q=graphene+%22carbon%22&amp;category=cs.ET"
+        assert f'<link rel="alternate" type="{mime}"' in html and f'href="{url}"' in html
+    assert "Follow this search" in html

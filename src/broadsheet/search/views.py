@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from broadsheet.feeds.links import build_feed_links
 from broadsheet.papers.views import card_json, json_response, wants_json
 from broadsheet.search.query import (
     QueryError,
@@ -118,5 +119,10 @@ def search(request: HttpRequest) -> HttpResponse:
         "previous_url": page_url(page - 1) if page > 1 else None,
         "next_url": page_url(page + 1) if results.has_more else None,
         "json_url": base + "?" + urlencode({**kept, "page": str(page), "format": "json"}),
+        # the same search as a feed (newest first there), for a feed reader to follow
+        "feed_links": build_feed_links(
+            "search", [], f"Broadsheet: search for {params['q'] or 'the filters'}",
+            {name: value for name, value in kept.items() if name != "page"},
+        ) if not results.is_empty_query else [],
     })
     return render(request, "search/results.html", context)
