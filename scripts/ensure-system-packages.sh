@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Install the system packages the test suite needs when they are missing: a PostgreSQL server
-# (Debian `postgresql`) and a Chromium for the browser test (Debian `chromium`).
+# (Debian `postgresql`), a Redis server for the job-queue tests (Debian `redis-server`) and a Chromium
+# for the browser test (Debian `chromium`).
 # Needs root and apt-get to install; otherwise it names what is missing and fails.
 set -euo pipefail
 
 missing=()
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
     missing+=(postgresql)
+fi
+if ! command -v redis-server >/dev/null; then
+    missing+=(redis-server)
 fi
 if [[ ! -x /usr/bin/chromium ]]; then
     missing+=(chromium)
@@ -25,8 +29,8 @@ if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
 fi
 echo "==> apt-get install ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# The tests start their own throwaway cluster: keep the package from starting a default one on 5432
-# (invoke-rc.d obeys policy-rc.d; exit 101 means "action forbidden").
+# The tests start their own throwaway servers: keep the packages from starting a system-wide PostgreSQL
+# on 5432 or Redis on 6379 (invoke-rc.d obeys policy-rc.d; exit 101 means "action forbidden").
 if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod +x /usr/sbin/policy-rc.d
