@@ -111,6 +111,8 @@ def parse_period(kind: str, value: str) -> Period:
             day = date(*(int(part) for part in match.groups()))
         except ValueError as exc:
             raise ValueError(f"{value!r} is not a date in the calendar ({exc})") from None
+        if day == date.max:
+            raise ValueError(f"{value!r} is the last day a date can hold: its list has no end")
         return period_containing("day", day)
     if kind == "week":
         match = WEEK_SLUG.match(value)
