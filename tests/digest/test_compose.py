@@ -128,6 +128,11 @@ def test_digest_never_repeats_a_paper_already_sent(reader) -> None:
     assert arxiv_ids(compose_digest(reader, since_at=since, now=NOW)) == [
         "2509.00001", "2509.00004", "2509.00003",
     ]
+    fanout = ComposeContext.build(NOW)
+    fanout.prefetch_delivered([reader.pk, other.pk])
+    assert arxiv_ids(compose_digest(reader, since_at=since, now=NOW, context=fanout)) == [
+        "2509.00001", "2509.00004", "2509.00003",
+    ]
     # what one subscriber received says nothing about another
     assert sorted(arxiv_ids(compose_digest(other, since_at=since, now=NOW))) == [
         "2509.00001", "2509.00002", "2509.00009",
@@ -210,6 +215,7 @@ def test_one_context_composes_what_a_fresh_one_would(reader) -> None:
         add_subscriber("b@example.org", include_keywords=["paper"], exclude_keywords=["2509.00002"]),
     ]
 
+    context.prefetch_delivered([reader.pk, others[0].pk])  # the second one is not prefetched
     for subscriber in [reader, *others]:
         shared = compose_digest(subscriber, since_at=None, now=NOW, context=context)
         alone = compose_digest(subscriber, since_at=None, now=NOW)
