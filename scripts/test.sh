@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make test`: lint, then the whole pytest suite on SQLite and again on a throwaway PostgreSQL.
 #
-# Installs what is missing (system packages as root, .venv), starts PostgreSQL on a free loopback
-# port in a temp folder and always stops and deletes it on exit. Each pytest run gets its own fresh
-# BROADSHEET_DATA_DIR. Exit status is 0 only when every step passed and each run ran tests.
+# Installs what is missing (system packages as root, .venv), starts PostgreSQL and Redis on free
+# loopback ports in temp folders and always stops and deletes them on exit. Redis reaches pytest as
+# BROADSHEET_TEST_REDIS_URL, not REDIS_URL: only the Redis queue tests use it, the rest of the suite
+# keeps the default SQLite job queue. Each pytest run gets its own fresh BROADSHEET_DATA_DIR.
+# Exit status is 0 only when every step passed and each run ran tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +16,12 @@ PYTEST_ARGS=(-p no:cacheprovider --create-db)
 
 scratch=$(mktemp -d -t broadsheet-test.XXXXXX)
 pg_dir=""
+redis_dir=""
 cleanup() {
     local status=$?
+    if [[ -n "$redis_dir" ]]; then
+        scripts/redis.sh stop "$redis_dir" || echo "warning: could not stop Redis in $redis_dir" >&2
+    fi
     if [[ -n "$pg_dir" ]]; then
         scripts/postgres.sh stop "$pg_dir" || echo "warning: could not stop PostgreSQL in $pg_dir" >&2
     fi
@@ -50,6 +56,13 @@ status=0
 .venv/bin/ruff check src tests bench || status=$?
 record "ruff check" "$status" $((SECONDS - step_started)) ""
 
+# One Redis for both pytest runs: each Redis test takes its own database number and empties it.
+step_started=$SECONDS
+redis_dir=$(mktemp -d -t broadsheet-redis.XXXXXX)
+status=0
+redis_url=$(scripts/redis.sh start "$redis_dir") || status=$?
+record "start Redis" "$status" $((SECONDS - step_started)) "${redis_url:-}"
+
 # run_pytest NAME DATABASE_URL: one full pytest run in a fresh data dir; "" means SQLite.
 run_pytest() {
     local name=$1 database_url=$2 data_dir log status=0 outcome
@@ -62,6 +75,7 @@ run_pytest() {
         BROADSHEET_DATA_DIR="$data_dir" \
         ${database_url:+"DATABASE_URL=$database_url"} \
         BROADSHEET_TEST_BROWSER=1 \
+        ${redis_url:+"BROADSHEET_TEST_REDIS_URL=$redis_url"} \
         timeout --kill-after=30 "$PYTEST_TIMEOUT_SECONDS" \
         .venv/bin/pytest "${PYTEST_ARGS[@]}" 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
     outcome=$(grep -E '^=+ .* in [0-9.]+s' "$log" | tail -n 1 | sed -E 's/^=+ //; s/ =+$//' || true)
