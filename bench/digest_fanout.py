@@ -35,7 +35,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+# The fan-out's matrix products are small (a window of papers by a few seeds): OpenBLAS's thread hand-off
+# costs more than it gains, several times more on a busy machine. Set before numpy loads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPOSITORY_ROOT.parent / "shared" / "data"
@@ -396,7 +400,8 @@ def main() -> int:
     total = build_seconds + compose_seconds
     per_ms = sorted(seconds * 1000 for seconds in per_digest)
     print()
-    print(f"machine: {describe_machine()}, Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}")
+    print(f"machine: {describe_machine()}, Python {platform.python_version()}, "
+          f"load {os.getloadavg()[0]:.2f}, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
     vectors = "none" if context.vectors is None else "x".join(map(str, context.vectors.shape))
     print(f"corpus: {result.seen:,} papers imported, {len(context.papers):,} in the 14-day context, "
           f"{len(context.trending):,} trending, vectors {vectors}")
