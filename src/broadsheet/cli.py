@@ -12,6 +12,10 @@ import sys
 USAGE_HINT = """Common commands:
   broadsheet up                      migrate, serve, run the worker, ingest (the main job)
   broadsheet ingest oai|api|snapshot ingest papers
+  broadsheet embed | index rebuild   embeddings for semantic search; the vector index
+  broadsheet trending compute        the published trending scores
+  broadsheet digest send|status|preview EMAIL
+                                     the daily email digest: send due digests, counts, a preview
   broadsheet serve | worker          the web server / the job worker alone
   broadsheet fake-arxiv FILE         an offline arXiv (OAI-PMH + API) serving a snapshot file
   broadsheet config docs             print the configuration reference
