@@ -295,7 +295,7 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--screenshot", type=Path, default=None, help="write the showcase digest as PNG here")
     parser.add_argument("--keep", action="store_true", help="keep the temp data dir")
-    parser.add_argument("--profile", action="store_true", help="profile the compose loop (cProfile, top 25)")
+    parser.add_argument("--profile", action="store_true", help="profile compose and render (cProfile)")
     args = parser.parse_args()
     now = args.now if args.now.tzinfo else args.now.replace(tzinfo=UTC)
     arxiv_folder = args.data / "arxiv"
@@ -359,7 +359,7 @@ def main() -> int:
             chunk = subscribers[start : start + FANOUT_CHUNK]
             # what the chunk already received, in one query per 500 (counted in the first digest's time)
             one = time.perf_counter()
-            context.prefetch_delivered([subscriber.pk for subscriber in chunk])
+            context.prefetch(chunk)
             for subscriber in chunk:
                 digests.append(
                     compose_digest(subscriber, since_at=subscriber.last_digest_at, now=now, context=context)
@@ -372,11 +372,17 @@ def main() -> int:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
         to_render = list(range(len(digests) if args.render is None else min(args.render, len(digests))))
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler is not None:
+            profiler.enable()
         began = time.perf_counter()
         for index in to_render:
             subscriber = subscribers[index]
             render_digest(digests[index], subscriber, digest_date=subscriber_local_date(subscriber, now))
         render_seconds = time.perf_counter() - began
+        if profiler is not None:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
 
         shots: list[Path] = []
         if args.screenshot is not None:

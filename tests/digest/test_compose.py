@@ -129,7 +129,7 @@ def test_digest_never_repeats_a_paper_already_sent(reader) -> None:
         "2509.00001", "2509.00004", "2509.00003",
     ]
     fanout = ComposeContext.build(NOW)
-    fanout.prefetch_delivered([reader.pk, other.pk])
+    fanout.prefetch([reader, other])
     assert arxiv_ids(compose_digest(reader, since_at=since, now=NOW, context=fanout)) == [
         "2509.00001", "2509.00004", "2509.00003",
     ]
@@ -215,7 +215,7 @@ def test_one_context_composes_what_a_fresh_one_would(reader) -> None:
         add_subscriber("b@example.org", include_keywords=["paper"], exclude_keywords=["2509.00002"]),
     ]
 
-    context.prefetch_delivered([reader.pk, others[0].pk])  # the second one is not prefetched
+    context.prefetch([reader, others[0]])  # the second one is not prefetched
     for subscriber in [reader, *others]:
         shared = compose_digest(subscriber, since_at=None, now=NOW, context=context)
         alone = compose_digest(subscriber, since_at=None, now=NOW)
@@ -262,3 +262,9 @@ def test_papers_saved_in_collections_are_seeds_unless_switched_off(blend_corpus:
         ("2509.00004", ["Similar to your saved paper “Attention Is All You Need”"]),
     ]
     assert compose_digest(not_saving, since_at=None, now=NOW).is_empty
+    fanout = ComposeContext.build(NOW)
+    fanout.prefetch([saving, not_saving])
+    assert compose_digest(saving, since_at=None, now=NOW, context=fanout).items[0].reasons == [
+        "Similar to your saved paper “Attention Is All You Need”"
+    ]
+    assert compose_digest(not_saving, since_at=None, now=NOW, context=fanout).is_empty

@@ -163,6 +163,7 @@ class ComposeContext:
         self._searchable: tuple[str, np.ndarray] | None = None
         self._urls: dict[int, str] = {}
         self._delivered: dict[int, set[int]] = {}
+        self._collections: dict[int, list[int]] = {}
         self._category_masks: dict[tuple[str, ...], np.ndarray] = {}
         self._seed_cache: dict[int, tuple[str, np.ndarray | None]] = {}
         self._paper_ids_by_arxiv: dict[str, int | None] = {paper.arxiv_id: paper.paper_id for paper in papers}
@@ -265,19 +266,45 @@ class ComposeContext:
 
     # -- papers already sent -------------------------------------------------------------------------
 
-    def prefetch_delivered(self, subscriber_ids: Sequence[int]) -> None:
-        """Load which of the context's papers these subscribers already received, in a few queries, for a
-        fan-out that composes them next; it replaces the previous prefetch, so memory stays bounded."""
-        self._delivered = {subscriber_id: set() for subscriber_id in subscriber_ids}
-        if not len(self.paper_ids):
-            return
-        low, high = int(self.paper_ids.min()), int(self.paper_ids.max())
-        ids = list(subscriber_ids)
-        for start in range(0, len(ids), QUERY_CHUNK):
-            for subscriber_id, paper_id in DeliveredPaper.objects.filter(
-                subscriber_id__in=ids[start : start + QUERY_CHUNK], paper_id__gte=low, paper_id__lte=high
-            ).values_list("subscriber_id", "paper_id"):
-                self._delivered[subscriber_id].add(paper_id)
+    def prefetch(self, subscribers: Sequence[Subscriber]) -> None:
+        """Load in a few queries what composing these subscribers next will read: the context's papers each
+        already received, their collections, and their seed papers' vectors. For a fan-out in batches; it
+        replaces the previous batch, so memory stays bounded."""
+        ids = [subscriber.pk for subscriber in subscribers]
+        self._delivered = {subscriber_id: set() for subscriber_id in ids}
+        if len(self.paper_ids):
+            low, high = int(self.paper_ids.min()), int(self.paper_ids.max())
+            for start in range(0, len(ids), QUERY_CHUNK):
+                for subscriber_id, paper_id in DeliveredPaper.objects.filter(
+                    subscriber_id__in=ids[start : start + QUERY_CHUNK], paper_id__gte=low, paper_id__lte=high
+                ).values_list("subscriber_id", "paper_id"):
+                    self._delivered[subscriber_id].add(paper_id)
+        users = sorted({s.user_id for s in subscribers if s.user_id is not None and s.seeds_from_collections})
+        self._collections = {user_id: [] for user_id in users}
+        for start in range(0, len(users), QUERY_CHUNK):
+            for user_id, paper_id in (
+                CollectionItem.objects.filter(collection__owner_id__in=users[start : start + QUERY_CHUNK])
+                .order_by("-added_at", "-pk")
+                .values_list("collection__owner_id", "paper_id")
+            ):
+                if len(self._collections[user_id]) < MAX_SEEDS:
+                    self._collections[user_id].append(paper_id)
+        arxiv_ids = [str(arxiv_id) for subscriber in subscribers for arxiv_id in subscriber.seed_papers or []]
+        saved = [paper_id for papers in self._collections.values() for paper_id in papers]
+        self.seeds(list(dict.fromkeys(self.paper_ids_for(arxiv_ids) + saved)))
+
+    def collection_paper_ids(self, subscriber: Subscriber) -> list[int]:
+        """Papers the subscriber's account saved in its collections, newest first."""
+        if subscriber.user_id is None:
+            return []
+        known = self._collections.get(subscriber.user_id)
+        if known is not None:
+            return known
+        return list(
+            CollectionItem.objects.filter(collection__owner_id=subscriber.user_id)
+            .order_by("-added_at", "-pk")
+            .values_list("paper_id", flat=True)[:MAX_SEEDS]
+        )
 
     def delivered(self, subscriber_id: int, low: int, high: int) -> set[int]:
         """Ids between `low` and `high` of papers the subscriber received."""
@@ -308,7 +335,7 @@ class ComposeContext:
     def paper_ids_for(self, arxiv_ids: Sequence[str]) -> list[int]:
         """Paper ids of arXiv ids (a version suffix is ignored), in order; unknown ids are left out."""
         bare = [re.sub(r"v\d+$", "", str(arxiv_id).strip()) for arxiv_id in arxiv_ids]
-        missing = [arxiv_id for arxiv_id in bare if arxiv_id not in self._paper_ids_by_arxiv]
+        missing = list(dict.fromkeys(a for a in bare if a not in self._paper_ids_by_arxiv))
         for start in range(0, len(missing), QUERY_CHUNK):
             chunk = missing[start : start + QUERY_CHUNK]
             found = dict(Paper.objects.filter(arxiv_id__in=chunk).values_list("arxiv_id", "id"))
@@ -319,7 +346,7 @@ class ComposeContext:
 
     def seeds(self, paper_ids: Sequence[int]) -> list[Seed]:
         """(paper id, title, unit vector) of the seed papers that have an embedding of the current model."""
-        missing = [paper_id for paper_id in paper_ids if paper_id not in self._seed_cache]
+        missing = list(dict.fromkeys(p for p in paper_ids if p not in self._seed_cache))
         if missing:
             titles = {}
             for start in range(0, len(missing), QUERY_CHUNK):
@@ -391,21 +418,10 @@ def followed_author_ids(subscriber: Subscriber) -> set[int]:
 def seed_paper_ids(subscriber: Subscriber, context: ComposeContext) -> tuple[list[int], set[int]]:
     """(seed paper ids, the ones among them saved in the subscriber's collections)."""
     explicit = context.paper_ids_for([str(arxiv_id) for arxiv_id in subscriber.seed_papers or []])
-    saved = collection_paper_ids(subscriber) if subscriber.seeds_from_collections else []
+    saved = context.collection_paper_ids(subscriber) if subscriber.seeds_from_collections else []
     saved_set = set(saved) - set(explicit)
     ordered = list(dict.fromkeys([*explicit, *saved]))
     return ordered[:MAX_SEEDS], saved_set
-
-
-def collection_paper_ids(subscriber: Subscriber) -> list[int]:
-    """Papers the subscriber's account saved in its collections, newest first."""
-    if subscriber.user_id is None:
-        return []
-    return list(
-        CollectionItem.objects.filter(collection__owner_id=subscriber.user_id)
-        .order_by("-added_at", "-pk")
-        .values_list("paper_id", flat=True)[:MAX_SEEDS]
-    )
 
 
 @dataclass

@@ -11,14 +11,16 @@ import re
 import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
 from broadsheet.digest.compose import Digest, DigestItem, compose_digest
 from broadsheet.digest.models import Delivery, Subscriber
@@ -37,6 +39,7 @@ VIEW_TOKEN_SALT = "broadsheet.digest.view"
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
 INVISIBLE_CHARACTERS = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 SPACES = re.compile(r"\s+")
+RENDER_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ def clean_text(value: object) -> str:
     return SPACES.sub(" ", text).strip()
 
 
+# Keyed by the text itself: the same paper reaches thousands of subscribers in one run.
+@lru_cache(maxsize=RENDER_CACHE_SIZE)
 def paper_text(value: str) -> str:
     """A title or abstract as clean plain text, formulas as Unicode (`$\\alpha$` -> `α`)."""
     return clean_text(latex_to_text(clean_text(value)))
@@ -139,8 +144,8 @@ class ShownItem:
     title: str
     url: str
     authors: str
-    categories: list[str]
-    reasons: list[str]
+    categories: tuple[str, ...]
+    reasons: tuple[str, ...]
     excerpt: str
     upvotes: int | None
     abs_url: str
@@ -148,23 +153,37 @@ class ShownItem:
 
     @property
     def text_block(self) -> str:
-        wrap = textwrap.TextWrapper(
-            width=TEXT_WIDTH, initial_indent=TEXT_INDENT, subsequent_indent=TEXT_INDENT, break_long_words=True
-        )
-        head = textwrap.fill(
-            self.title, width=TEXT_WIDTH, initial_indent=f"{self.number}. ".ljust(len(TEXT_INDENT)),
-            subsequent_indent=TEXT_INDENT, break_long_words=True,
-        )
-        lines = [head]
+        lines = [indented(self.title, first=f"{self.number}. ".ljust(len(TEXT_INDENT)))]
         if self.authors:
-            lines.append(wrap.fill(self.authors))
-        lines.extend(wrap.fill(f"Why: {reason}") for reason in self.reasons)
+            lines.append(indented(self.authors))
+        lines.extend(indented(f"Why: {reason}") for reason in self.reasons)
         if self.excerpt:
             lines.append("")
-            lines.append(wrap.fill(self.excerpt))
+            lines.append(indented(self.excerpt))
         lines.append("")
         lines.append(f"{TEXT_INDENT}{self.url}")
         return "\n".join(lines)
+
+    @property
+    def html(self) -> SafeString:
+        return item_html(self)
+
+
+@lru_cache(maxsize=RENDER_CACHE_SIZE)
+def indented(text: str, first: str = TEXT_INDENT) -> str:
+    """`text` wrapped at TEXT_WIDTH columns under an indent (the same abstract wraps once per run)."""
+    return textwrap.fill(
+        text, width=TEXT_WIDTH, initial_indent=first, subsequent_indent=TEXT_INDENT, break_long_words=True
+    )
+
+
+# A shown item depends on nothing else, and many subscribers get the same paper at the same place for the
+# same reasons: its HTML is rendered once per run (the template engine is most of a digest's rendering).
+@lru_cache(maxsize=RENDER_CACHE_SIZE)
+def item_html(item: ShownItem) -> SafeString:
+    return mark_safe(  # noqa: S308 - rendered by an autoescaping template
+        get_template("digest/_email_item.html").render({"item": item, "site_name": SITE_NAME})
+    )
 
 
 def shown_item(number: int, item: DigestItem) -> ShownItem:
@@ -176,8 +195,8 @@ def shown_item(number: int, item: DigestItem) -> ShownItem:
         title=paper_text(item.title) or item.arxiv_id,
         url=item.url,
         authors=authors_line(item.authors),
-        categories=[clean_text(code) for code in item.categories],
-        reasons=[clean_text(reason) for reason in item.reasons],
+        categories=tuple(clean_text(code) for code in item.categories),
+        reasons=tuple(clean_text(reason) for reason in item.reasons),
         excerpt=shorten(paper_text(item.abstract), ABSTRACT_EXCERPT_CHARS),
         upvotes=upvotes,
         abs_url=ARXIV_ABS_URL.format(arxiv_id=item.arxiv_id, version=item.version),
@@ -190,6 +209,8 @@ def render_digest(
 ) -> RenderedDigest:
     """Subject, plain text and HTML of `digest` for `subscriber` on `digest_date` (their local date).
     `in_browser`: for the "view in browser" page, which does not link to itself."""
+    if settings.DEBUG:  # templates may have been edited
+        item_html.cache_clear()
     items = [shown_item(number, item) for number, item in enumerate(digest.items, start=1)]
     weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
     count = len(items)
