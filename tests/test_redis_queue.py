@@ -77,6 +77,14 @@ class Queue:
     url: str
     huey: Any
 
+    def waiting_readers(self) -> int:
+        """Connections blocked reading this queue's Redis database: workers ready for the next job."""
+        conn = self.huey.storage.conn
+        database = conn.connection_pool.connection_kwargs["db"]
+        return sum(
+            1 for client in conn.client_list() if "b" in client["flags"] and int(client["db"]) == database
+        )
+
 
 @pytest.fixture
 def redis_queue() -> Iterator[Callable[[int], Queue]]:
@@ -177,19 +185,23 @@ class Worker:
 
 @pytest.fixture
 def start_workers(tmp_path: Path) -> Iterator[Callable[..., list[Worker]]]:
-    """start_workers(redis_url, count) -> `count` running workers, started together and each ready;
-    every one is stopped after the test."""
+    """start_workers(queue, count) -> `count` running workers on `queue`, started together, each one
+    blocked reading the queue; every one is stopped after the test."""
     workers: list[Worker] = []
 
-    def start(redis_url: str, count: int = 1) -> list[Worker]:
+    def start(queue: Queue, count: int = 1) -> list[Worker]:
         started = []
         for _ in range(count):
             number = len(workers) + 1
-            worker = Worker(redis_url, tmp_path / f"worker{number}-data", tmp_path / f"worker{number}.log")
+            worker = Worker(queue.url, tmp_path / f"worker{number}-data", tmp_path / f"worker{number}.log")
             workers.append(worker)
             started.append(worker)
         for worker in started:
             worker.wait_started()
+        # the consumer logs that it started before its worker thread reads the queue: a job queued in
+        # between would go to whichever worker got there first
+        if not wait_for(lambda: queue.waiting_readers() >= count, WORKER_START_TIMEOUT_SECONDS):
+            pytest.fail(f"{queue.waiting_readers()} of {count} workers read the queue")
         return started
 
     yield start
@@ -242,7 +254,7 @@ def test_worker_on_redis_runs_the_trending_job_queued_by_another_process(redis_q
     Upvote.objects.create(user=reader, paper=voted, created_at=now - timedelta(hours=1))
     # a score left from an earlier run for a paper with no signal left: the recompute removes it
     TrendingScore.objects.create(paper=stale, score=1.0, points=1.0, age_hours=900.0, computed_at=now)
-    [worker] = start_workers(queue.url)
+    [worker] = start_workers(queue)
 
     job = enqueue_on(queue.huey, compute_trending_scores)()
 
@@ -266,7 +278,7 @@ def test_two_workers_share_the_redis_queue_and_run_each_job_once(redis_queue, st
         RateCounter.objects.create(
             key_hash=f"{number:064x}", window_start=0, window_seconds=60, count=1, expires_at=expires_at
         )
-    workers = start_workers(queue.url, 2)
+    workers = start_workers(queue, 2)
     purge = enqueue_on(queue.huey, purge_account_rows)
 
     job_ids = [purge().id for _ in range(20)]
