@@ -681,3 +681,10 @@ def test_admin_shows_papers_read_only(admin_client: Client, small_day: None) -> 
     assert admin_client.get("/admin/papers/paper/add/").status_code == 403
     for url in ("/admin/papers/author/", "/admin/papers/category/", "/admin/ingest/harveststate/"):
         assert admin_client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/day/", "/week/", "/month/", "/categories/", "/search?q=x", "/signin/"])
+def test_no_template_syntax_leaks_onto_a_page(client, path: str) -> None:
+    # Django comments are one line: a multi-line {# ... #} is printed as text
+    body = client.get(path).content.decode()
+    assert "{#" not in body and "{%" not in body and "{{" not in body.replace("{{7*7}}", "")
