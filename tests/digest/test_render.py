@@ -304,3 +304,18 @@ def test_digest_date_label_is_the_local_date_given() -> None:
 
     assert rendered.subject == "Broadsheet — 1 Feb: no new papers for you"
     assert "Sunday 1 February 2026" in rendered.html
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (1, "A1"),
+        (7, "A1, A2, A3, A4, A5, A6, A7"),
+        (8, "A1, A2, A3, A4, A5, A6 and 2 more"),
+        (250, "A1, A2, A3, A4, A5, A6 and 244 more"),
+    ],
+)
+def test_authors_line_names_six_then_counts(count: int, expected: str) -> None:
+    from broadsheet.digest.render import authors_line
+
+    assert authors_line([f"A{number}" for number in range(1, count + 1)]) == expected

@@ -74,7 +74,7 @@ def shorten(text: str, limit: int) -> str:
 
 def authors_line(names: list[str]) -> str:
     names = [clean_text(name) for name in names if clean_text(name)]
-    if len(names) <= AUTHORS_SHOWN:
+    if len(names) <= AUTHORS_SHOWN + 1:  # "and 1 more" would take the room of the name
         return ", ".join(names)
     return ", ".join(names[:AUTHORS_SHOWN]) + f" and {len(names) - AUTHORS_SHOWN} more"
 
