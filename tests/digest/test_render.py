@@ -196,10 +196,11 @@ def test_weekly_digest_says_weekly_and_empty_one_says_so() -> None:
 
 
 def test_hostile_titles_abstracts_and_names_are_escaped_everywhere(hostile_strings: list[str]) -> None:
+    # PostgreSQL refuses NUL in text, so no stored paper holds one; the other control characters remain
+    texts = [text.replace("\x00", "") for text in hostile_strings]
     add_papers(*[
-        record(f"2509.{n:05d}", title=text, abstract=text, authors=[text.replace("\x00", "") or "x"])
-        for n, text in enumerate(hostile_strings, start=1)
-        if text.replace("\x00", "").strip()
+        record(f"2509.{n:05d}", title=text, abstract=text, authors=[text])
+        for n, text in enumerate(texts, start=1)
     ])
     subscriber = add_subscriber(categories=["cs.LG"], size=50, include_keywords=[], exclude_keywords=[])
 
