@@ -33,7 +33,7 @@ import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 # The fan-out's matrix products are small (a window of papers by a few seeds): OpenBLAS's thread hand-off
 # costs more than it gains, several times more on a busy machine. Set before numpy loads.
@@ -56,6 +56,8 @@ KEYWORDS = [
 SIZES = [5, 10, 10, 10, 10, 15, 20, 30, 50]
 TARGET_SECONDS = 60.0
 FANOUT_CHUNK = 500
+LIGHT: Literal["light"] = "light"
+DARK: Literal["dark"] = "dark"
 
 
 def describe_machine() -> str:
@@ -259,7 +261,7 @@ def take_screenshots(html: str, path: Path) -> list[Path]:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         try:
             dark = path.with_name(f"{path.stem}-dark{path.suffix}")
-            for scheme, target in (("light", path), ("dark", dark)):
+            for scheme, target in ((LIGHT, path), (DARK, dark)):
                 page = browser.new_page(viewport={"width": 720, "height": 900}, color_scheme=scheme)
                 page.set_content(html, wait_until="load")
                 page.screenshot(path=str(target), full_page=True)

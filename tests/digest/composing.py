@@ -61,6 +61,7 @@ def add_hf_upvotes(upvotes: dict[str, int], *, now: datetime = NOW) -> None:
 
     for arxiv_id, count in upvotes.items():
         paper = Paper.objects.get(arxiv_id=arxiv_id)
+        assert paper.announced_on is not None
         HfObservation.objects.create(
             paper=paper, daily_on=paper.announced_on, observed_at=now - timedelta(hours=1), upvotes=count
         )

@@ -247,7 +247,9 @@ def test_message_headers_and_structure_survive_a_real_smtp_server(reader, smtp_s
     assert message.get_content_type() == "multipart/alternative"
     parts = [(part.get_content_type(), part.get_content_charset()) for part in message.iter_parts()]
     assert parts == [("text/plain", "utf-8"), ("text/html", "utf-8")]
-    assert "α-Diffusion on ℝ^n for Text" in message.get_body(("plain",)).get_content()
+    plain = message.get_body(("plain",))
+    assert plain is not None
+    assert "α-Diffusion on ℝ^n for Text" in plain.get_content()
 
 
 def test_message_id_is_the_same_for_every_attempt(reader) -> None:

@@ -220,11 +220,12 @@ class ComposeContext:
                 version=version,
                 title=title,
                 abstract=abstract,
-                announced_on=announced_on,
+                announced_on=announced_on,  # never None: the query leaves those out
                 categories=tuple(categories[paper_id]),
                 authors=tuple(authors[paper_id]),
             )
             for paper_id, arxiv_id, version, title, abstract, announced_on in fetched
+            if announced_on is not None
         ]
         trending = {
             entry.paper_id: entry
@@ -348,11 +349,11 @@ class ComposeContext:
         """(paper id, title, unit vector) of the seed papers that have an embedding of the current model."""
         missing = list(dict.fromkeys(p for p in paper_ids if p not in self._seed_cache))
         if missing:
-            titles = {}
+            titles: dict[int, str] = {}
             for start in range(0, len(missing), QUERY_CHUNK):
                 chunk = missing[start : start + QUERY_CHUNK]
                 titles.update(Paper.objects.filter(id__in=chunk).values_list("id", "title"))
-            vectors = {}
+            vectors: dict[int, np.ndarray] = {}
             for start in range(0, len(missing), QUERY_CHUNK):
                 vectors.update(
                     (paper_id, decode_vector(vector))

@@ -242,10 +242,9 @@ def render_digest(
     )
     context["text_intro"] = textwrap.fill(intro, width=TEXT_WIDTH)
     context["text_footer"] = textwrap.fill(footer, width=TEXT_WIDTH)
-    text = render_to_string("digest/email.txt", context)
-    html = render_to_string("digest/email.html", context)
     # templates leave blank-line runs where tags stood; mail readers show them
-    text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    text = re.sub(r"\n{3,}", "\n\n", str(render_to_string("digest/email.txt", context))).strip() + "\n"
+    html = str(render_to_string("digest/email.html", context))
     return RenderedDigest(subject=subject, text=text, html=html)
 
 
