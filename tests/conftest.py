@@ -75,6 +75,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_SCRATCH_DATA_DIR, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Each test starts with an empty Django cache: a cached list (category counts, card HTML) from one
+    test's database must not answer in the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def hostile_strings() -> list[str]:
     return list(HOSTILE_STRINGS)

@@ -21,7 +21,11 @@ pytestmark = pytest.mark.django_db
 def test_a_nul_character_in_the_address_is_a_clear_400(client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 400
-    assert "NUL character" in response.content.decode()
+    message = "the address contains a NUL character (%00), which no parameter can hold"
+    if path.startswith("/api/"):
+        assert response.json() == {"error": message}  # the API's error shape
+    else:
+        assert response.content.decode() == f"Bad request: {message}\n"
 
 
 @pytest.mark.parametrize(

@@ -683,7 +683,9 @@ def test_admin_shows_papers_read_only(admin_client: Client, small_day: None) -> 
         assert admin_client.get(url).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/", "/day/", "/week/", "/month/", "/categories/", "/search?q=x", "/signin/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/day/", "/week/", "/month/", "/categories/", "/search?q=x", "/signin/"]
+)
 def test_no_template_syntax_leaks_onto_a_page(client, path: str) -> None:
     # Django comments are one line: a multi-line {# ... #} is printed as text
     body = client.get(path).content.decode()

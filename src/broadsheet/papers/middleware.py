@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+
+NUL_MESSAGE = "the address contains a NUL character (%00), which no parameter can hold"
 
 
 class RejectNulMiddleware:
@@ -17,9 +19,10 @@ class RejectNulMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if "\x00" in request.path or any("\x00" in key or "\x00" in value for key, value in _query(request)):
+            if request.path.startswith("/api/") or request.GET.get("format") == "json":
+                return JsonResponse({"error": NUL_MESSAGE}, status=400)
             return HttpResponseBadRequest(
-                "Bad request: the address contains a NUL character (%00).\n",
-                content_type="text/plain; charset=utf-8",
+                f"Bad request: {NUL_MESSAGE}\n", content_type="text/plain; charset=utf-8"
             )
         return self.get_response(request)
 
