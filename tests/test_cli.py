@@ -159,6 +159,7 @@ def test_up_without_network_says_so_and_keeps_serving(tmp_path):
     assert serving and status == 200, output
     assert "no network" in output
     assert "Serving the 0 papers already in the database." in output
+    assert "Email: no SMTP server configured" in output and str(tmp_path) in output  # the outbox folder
     assert "Traceback" not in output
 
 

@@ -67,6 +67,13 @@ class Command(BaseCommand):
         if repair_fulltext():
             self.stdout.write("Rebuilt the full-text index left incomplete by an interrupted import.")
         self.stdout.write(f"Database ready ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}).")
+        if settings.EMAIL_BACKEND.endswith("EmlFileBackend"):
+            self.stdout.write(
+                f"Email: no SMTP server configured (BROADSHEET_SMTP_URL); sign-in links, confirmations and "
+                f"digests are written as .eml files to {settings.EMAIL_FILE_PATH}"
+            )
+        else:
+            self.stdout.write(f"Email: sent through {settings.EMAIL_HOST}:{settings.EMAIL_PORT}")
 
         children: list[subprocess.Popen] = []
 
