@@ -362,9 +362,9 @@ def search_papers(
 ) -> SearchResults:
     """One page of results for a query (text in the query language, or already parsed).
 
-    hybrid: keyword and vector candidates fused by reciprocal rank fusion; keyword or vector: one of
-    them. `filters` add to the query's own operators. sort=newest orders the same candidates by
-    announcement day. A query of filters alone lists the matching papers, newest first. `now` is
+    hybrid: keyword and vector candidates fused by normalised score fusion (fuse_rankings); keyword
+    or vector: one of them. `filters` add to the query's own operators. sort=newest orders the same
+    candidates by announcement day. A query of filters alone lists the matching papers, newest first. `now` is
     taken for sorts that will depend on time (trending). Raises QueryError for a query or paging
     that cannot be run.
     """
