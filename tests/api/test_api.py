@@ -110,7 +110,7 @@ def test_v1_search_takes_every_parameter(client: Client, corpus: None) -> None:
         ({"offset": "-1"}, "offset: Input should be greater than or equal to 0"),
         ({"offset": "995", "limit": "10"}, "results are paged up to the first 1000"),
         ({"mode": "psychic"}, "mode: Input should be 'hybrid', 'keyword' or 'vector'"),
-        ({"sort": "random"}, "sort: Input should be 'relevance' or 'newest'"),
+        ({"sort": "random"}, "sort: Input should be 'relevance', 'newest' or 'trending'"),
         ({"from": "yesterday"}, "not a date: 'yesterday'"),
         ({"q": "x" * 1001}, "the query is too long (1001 characters)"),
         ({"q": "from:2025-06 to:2025-01"}, "the date range is empty"),

@@ -266,3 +266,33 @@ def test_similar_papers_without_vectors_share_rare_words(corpus: dict[str, int])
 
 def test_parsed_queries_are_taken_as_they_are(corpus: dict[str, int]) -> None:
     assert ids_of(search_papers(parse_query("graphene -transistors"), mode="keyword")) == ["2501.00002"]
+
+
+def test_sort_trending_orders_matches_by_trending_score_now(corpus: dict[str, int]) -> None:
+    from datetime import UTC, datetime
+
+    from broadsheet.trending.models import TrendingScore
+
+    computed_at = datetime(2025, 9, 1, 12, tzinfo=UTC)
+
+    def scored(arxiv_id: str, points: float, age_hours: float) -> TrendingScore:
+        return TrendingScore(
+            paper_id=corpus[arxiv_id], score=0.0, points=points, upvotes_local=0, upvotes_hf=int(points),
+            views_week=0, stars_gained_week=0, age_hours=age_hours, computed_at=computed_at,
+        )
+
+    # 2501.00002 is the weaker keyword match but the more trending paper; 2501.00001 has no score at all
+    TrendingScore.objects.bulk_create([scored("2501.00002", 50, 10)])
+    now = datetime(2025, 9, 2, 12, tzinfo=UTC)
+    assert ids_of(search_papers("graphene", mode="keyword", sort="relevance", now=now)) == [
+        "2501.00001", "2501.00002",
+    ]
+    assert ids_of(search_papers("graphene", mode="keyword", sort="trending", now=now)) == [
+        "2501.00002", "2501.00001",
+    ]
+    # a fresher paper with fewer points overtakes an older one: 10 / 27^1.8 > 50 / 226^1.8
+    TrendingScore.objects.bulk_create([scored("2501.00001", 10, 1)])
+    TrendingScore.objects.filter(paper_id=corpus["2501.00002"]).update(age_hours=200)
+    assert ids_of(search_papers("graphene", mode="keyword", sort="trending", now=now)) == [
+        "2501.00001", "2501.00002",
+    ]

@@ -47,6 +47,7 @@ class QueryError(ValueError):
 class SortOrder(StrEnum):
     RELEVANCE = "relevance"
     NEWEST = "newest"
+    TRENDING = "trending"
 
 
 class SearchMode(StrEnum):

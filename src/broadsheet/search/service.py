@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from broadsheet.papers.math import TOKEN as MATH_TOKEN
@@ -364,11 +365,11 @@ def search_papers(
 
     hybrid: keyword and vector candidates fused by normalised score fusion (fuse_rankings); keyword
     or vector: one of them. `filters` add to the query's own operators. sort=newest orders the same
-    candidates by announcement day. A query of filters alone lists the matching papers, newest first. `now` is
-    taken for sorts that will depend on time (trending). Raises QueryError for a query or paging
-    that cannot be run.
+    candidates by announcement day, sort=trending by trending score as of `now` (default: the current
+    time). A query of filters alone lists the matching papers, newest first. Raises QueryError for a
+    query or paging that cannot be run.
     """
-    del now  # no sort depends on time yet
+    now = now or timezone.now()
     mode = _mode(mode)
     sort = _sort(sort)
     _check_paging(limit, offset)
@@ -379,7 +380,7 @@ def search_papers(
         notes.append(f"Only the first {len(parsed.terms)} words were searched for.")
 
     def results(ranked: list[tuple[int, float]], sources: dict[int, tuple[str, ...]], plan: str = ""):
-        return _page(parsed, mode, sort, offset, limit, ranked, sources, notes, plan)
+        return _page(parsed, mode, sort, offset, limit, ranked, sources, notes, plan, now)
 
     if not parsed.has_text and merged.is_empty:
         return results([], {})
@@ -395,7 +396,7 @@ def search_papers(
             kept = filter_matching(parsed, ids)
             ids = [paper_id for paper_id in ids if paper_id in kept]
         ranked = [(paper_id, float(len(ids) - position)) for position, paper_id in enumerate(ids)]
-        return _page(parsed, mode, SortOrder.NEWEST, offset, limit, ranked, {}, notes, "filters")
+        return _page(parsed, mode, SortOrder.NEWEST, offset, limit, ranked, {}, notes, "filters", now)
 
     keyword_hits: list[tuple[int, float]] = []
     plan = ""
@@ -439,9 +440,15 @@ def _page(
     sources: dict[int, tuple[str, ...]],
     notes: list[str],
     plan: str,
+    now: datetime,
 ) -> SearchResults:
     scores = dict(ranked)
     ids = [paper_id for paper_id, _ in ranked]
+    if sort == SortOrder.TRENDING and ids:
+        # the matches by their trending score as of `now`; matches without one follow, best match first
+        trending = _trending_now(ids, now)
+        position = {paper_id: index for index, paper_id in enumerate(ids)}
+        ids.sort(key=lambda paper_id: (-trending.get(paper_id, -1.0), position[paper_id]))
     if sort == SortOrder.NEWEST and ids:
         days = dict(Paper.objects.filter(id__in=ids).values_list("id", "announced_on"))
         # newest day first, undated last; within a day, the better match first
@@ -472,6 +479,21 @@ def _page(
         notes=tuple(notes),
         keyword_plan=plan,
     )
+
+
+def _trending_now(ids: list[int], now: datetime) -> dict[int, float]:
+    """Trending scores of these papers decayed to `now` by the published formula (trending/score.py)."""
+    from broadsheet.trending.models import TrendingScore
+    from broadsheet.trending.score import AGE_OFFSET_HOURS, GRAVITY
+
+    rows = TrendingScore.objects.filter(paper_id__in=ids).values_list(
+        "paper_id", "points", "age_hours", "computed_at"
+    )
+    scores = {}
+    for paper_id, points, age_hours, computed_at in rows:
+        since_hours = max((now - computed_at).total_seconds(), 0.0) / 3600
+        scores[paper_id] = points / (age_hours + since_hours + AGE_OFFSET_HOURS) ** GRAVITY
+    return scores
 
 
 def _negated_day(day) -> int:
