@@ -484,16 +484,12 @@ def _page(
 def _trending_now(ids: list[int], now: datetime) -> dict[int, float]:
     """Trending scores of these papers decayed to `now` by the published formula (trending/score.py)."""
     from broadsheet.trending.models import TrendingScore
-    from broadsheet.trending.score import AGE_OFFSET_HOURS, GRAVITY
+    from broadsheet.trending.score import score_at
 
     rows = TrendingScore.objects.filter(paper_id__in=ids).values_list(
         "paper_id", "points", "age_hours", "computed_at"
     )
-    scores = {}
-    for paper_id, points, age_hours, computed_at in rows:
-        since_hours = max((now - computed_at).total_seconds(), 0.0) / 3600
-        scores[paper_id] = points / (age_hours + since_hours + AGE_OFFSET_HOURS) ** GRAVITY
-    return scores
+    return {paper_id: score_at(points, age, computed_at, now) for paper_id, points, age, computed_at in rows}
 
 
 def _negated_day(day) -> int:

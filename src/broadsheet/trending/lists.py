@@ -22,10 +22,10 @@ from broadsheet.papers.models import Paper, PaperCategory
 from broadsheet.papers.services import CARD_FIELDS, ListPage, PaperCard, build_cards, latest_announcement_day
 from broadsheet.trending.models import HfPaperInfo, TrendingScore
 from broadsheet.trending.score import (
-    AGE_OFFSET_HOURS,
-    GRAVITY,
+    SCORE_FIELDS,
     TrendingEntry,
     count_trending,
+    score_at,
     trending_papers,
 )
 
@@ -206,20 +206,6 @@ HF_FIELDS = (
     "submitted_on_daily_at",
     "first_daily_on",
 )
-SCORE_FIELDS = (
-    "paper_id",
-    "paper__arxiv_id",
-    "score",
-    "points",
-    "upvotes_local",
-    "upvotes_hf",
-    "views_week",
-    "stars_gained_week",
-    "age_hours",
-    "computed_at",
-)
-
-
 def _hf_info(row: tuple) -> HfInfo:
     (
         _,
@@ -257,8 +243,8 @@ def _trending_entry(row: tuple, now: datetime | None) -> TrendingEntry:
     """A stored score row as an entry; with `now`, the score decayed to `now` as trending_papers does."""
     paper_id, arxiv_id, score, points, local, hf, views, stars, age_hours, computed_at = row
     if now is not None:
+        score = score_at(points, age_hours, computed_at, now)
         age_hours += max((now - computed_at).total_seconds(), 0.0) / 3600
-        score = points / (age_hours + AGE_OFFSET_HOURS) ** GRAVITY
     return TrendingEntry(paper_id, arxiv_id, score, points, local, hf, views, stars, age_hours, computed_at)
 
 

@@ -57,6 +57,16 @@ class ScoreParts:
     age_hours: float
 
 
+def decayed_score(points: float, age_hours: float) -> float:
+    """The published formula: points / (age_hours + AGE_OFFSET_HOURS) ** GRAVITY."""
+    return points / (age_hours + AGE_OFFSET_HOURS) ** GRAVITY
+
+
+def score_at(points: float, age_hours: float, computed_at: datetime, now: datetime) -> float:
+    """A stored score (its points and age when computed at `computed_at`) decayed to `now`."""
+    return decayed_score(points, age_hours + max((now - computed_at).total_seconds(), 0.0) / 3600)
+
+
 def trending_score(signals: Signals, now: datetime) -> ScoreParts:
     """The score of a paper with these `signals` at `now`. A paper with no release time is as old as
     its oldest possible signal window (7 days); a release time in the future counts as now."""
@@ -70,7 +80,7 @@ def trending_score(signals: Signals, now: datetime) -> ScoreParts:
         age_hours = WEEK.total_seconds() / 3600
     else:
         age_hours = max((now - signals.released_at).total_seconds(), 0.0) / 3600
-    return ScoreParts(points / (age_hours + AGE_OFFSET_HOURS) ** GRAVITY, points, age_hours)
+    return ScoreParts(decayed_score(points, age_hours), points, age_hours)
 
 
 def release_time(
@@ -264,6 +274,22 @@ def compute_trending(now: datetime, *, window_days: int = DEFAULT_WINDOW_DAYS) -
 # reading
 
 
+
+# A TrendingScore row as TrendingEntry takes it (values_list order)
+SCORE_FIELDS = (
+    "paper_id",
+    "paper__arxiv_id",
+    "score",
+    "points",
+    "upvotes_local",
+    "upvotes_hf",
+    "views_week",
+    "stars_gained_week",
+    "age_hours",
+    "computed_at",
+)
+
+
 @dataclass(frozen=True)
 class TrendingEntry:
     """A paper of the trending list with the parts of its score (`score` and `age_hours` as of `now`)."""
@@ -316,21 +342,10 @@ def trending_papers(
     if latest is None or limit <= 0:
         return []
     since_hours = max((now - latest).total_seconds(), 0.0) / 3600
-    fields = (
-        "paper_id",
-        "paper__arxiv_id",
-        "score",
-        "points",
-        "upvotes_local",
-        "upvotes_hf",
-        "views_week",
-        "stars_gained_week",
-        "age_hours",
-        "computed_at",
-    )
+    fields = SCORE_FIELDS
 
     def score_now(row: tuple) -> float:
-        return row[3] / (row[8] + since_hours + AGE_OFFSET_HOURS) ** GRAVITY
+        return decayed_score(row[3], row[8] + since_hours)
 
     rows = _trending_rows(category, has_code)
     head = list(rows.order_by("-score", "paper_id").values_list(*fields)[:wanted])
