@@ -186,12 +186,89 @@ def _converter() -> _TextKeepingUnknownMacros:
     return converter
 
 
-@lru_cache(maxsize=RENDER_CACHE_SIZE)
-def _formula_to_text(source: str) -> str:
+# The inline formulas most abstracts hold (`$\sim 10^{-3}$`, `$\mathrm{M}_\odot$`, `$k$`) are converted
+# here without pylatexenc's parser (~0.4 ms a formula; a search page's snippets had a dozen): only letters,
+# digits, operators, sub/superscripts, braces, \mathrm-like wrappers and symbol macros that take
+# no argument, as pylatexenc renders them (the symbols come from pylatexenc itself). Anything else (an
+# argument, an accent, a font alphabet, an escape, `--`, `''`, `~`, nested braces) goes to pylatexenc.
+# The two agree on every formula of the 91,828-paper corpus this path takes (bench/latex_fast_path.py).
+_FAST_PIECE = re.compile(r"\\([^\W\d_]+)(\{)?|\\(.)|([{}])|(\s+)|([^\\{}\s]+)", re.S)
+_FAST_REFUSED = ("''", "~", "%", "&", "$", "--", "``")
+_FAST_WRAPPERS = frozenset({"mathrm", "text", "textrm", "textnormal"})
+
+
+@lru_cache(maxsize=4096)
+def _symbol_text(name: str) -> str | None:
+    """What pylatexenc makes of macro `name` alone, if it is a symbol taking no argument."""
+    spec = _converter().latex_context.get_macro_spec(name)
+    replacement = getattr(spec, "simplify_repl", None)
+    if not isinstance(replacement, str) or "%" in replacement:
+        return None  # unknown, or a function of its arguments
+    alone = _pylatexenc_text("$\\" + name + "$")
+    if not alone.strip() or "$" in alone or "\\" in alone:
+        return None
+    if _pylatexenc_text("$a\\" + name + "{b}$") != "a" + alone + "b":
+        return None  # it took the braces as an argument
+    return alone
+
+
+def _fast_formula_text(source: str) -> str | None:
+    """An inline formula as pylatexenc renders it, or None where this path does not apply."""
+    if len(source) < 2 or not source.startswith("$") or not source.endswith("$") or source.startswith("$$"):
+        return None
+    inner = source[1:-1]
+    if any(refused in inner for refused in _FAST_REFUSED):
+        return None
+    out: list[str] = []
+    previous = "text"  # what the last piece was: text, space, brace, macro
+    before_space = "text"  # what came before the last space
+    depth = 0
+    for match in _FAST_PIECE.finditer(inner):
+        name, brace_after, escaped, brace, space, text = match.groups()
+        if name:
+            # pylatexenc drops a space between two macros
+            if previous == "space" and before_space == "macro":
+                out.pop()
+            if name in _FAST_WRAPPERS:
+                if not brace_after:
+                    return None
+                depth += 1
+                previous = "brace"
+            else:
+                symbol = _symbol_text(name)
+                if symbol is None or brace_after:
+                    return None
+                out.append(symbol)
+                previous = "macro"
+        elif escaped is not None:
+            return None
+        elif brace:
+            depth += 1 if brace == "{" else -1
+            if depth > 1 or depth < 0 or previous == "space":
+                return None  # nested groups, and spaces at a brace, follow rules of their own
+            previous = "brace"
+        elif space:
+            if previous == "brace":
+                return None
+            out.append(" ")
+            before_space, previous = previous, "space"
+        else:
+            out.append(text)
+            previous = "text"
+    return "".join(out) if depth == 0 else None
+
+
+def _pylatexenc_text(source: str) -> str:
     try:
         return _converter().latex_to_text(UNESCAPED_PERCENT_OR_AMPERSAND.sub(r"\\\g<0>", source))
     except Exception:  # pylatexenc's tolerant parser still raises on some malformed arguments
         return source
+
+
+@lru_cache(maxsize=RENDER_CACHE_SIZE)
+def _formula_to_text(source: str) -> str:
+    fast = _fast_formula_text(source)
+    return fast if fast is not None else _pylatexenc_text(source)
 
 
 @lru_cache(maxsize=RENDER_CACHE_SIZE)

@@ -10,11 +10,13 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from urllib.parse import quote
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, F
 from django.urls import reverse
 
@@ -248,35 +250,72 @@ def _check_page(number: int) -> int:
     return number
 
 
+def _placeholders(values: list) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _aware(value):
+    """A datetime read by plain SQL as the ORM returns it: SQLite hands back naive UTC datetimes."""
+    if isinstance(value, datetime) and value.tzinfo is None and settings.USE_TZ:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def card_rows(ids: list[int]) -> dict[int, dict]:
+    """The CARD_FIELDS of the live papers among `ids`, by id, in one statement.
+
+    Plain SQL, as build_cards': a search page is built in a few milliseconds, and compiling its ORM
+    querysets cost more than running them."""
+    if not ids:
+        return {}
+    columns = ", ".join(CARD_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM papers_paper WHERE is_deleted = %s AND id IN ({_placeholders(ids)})",
+            [False, *ids],
+        )
+        rows = cursor.fetchall()
+    found = {}
+    for row in rows:
+        values = dict(zip(CARD_FIELDS, row, strict=True))
+        values["submitted_at"] = _aware(values["submitted_at"])
+        values["updated_at"] = _aware(values["updated_at"])
+        found[row[0]] = values
+    return found
+
+
 def build_cards(rows: list[dict]) -> list[PaperCard]:
     """Cards for paper rows (dicts of CARD_FIELDS), in the same order, in at most three queries."""
     ids = [row["id"] for row in rows]
     if not ids:
         return []
     authors: dict[int, list[AuthorRef]] = defaultdict(list)
-    for paper_id, author_id, name in (
-        PaperAuthor.objects.filter(paper_id__in=ids, position__lt=AUTHORS_PER_CARD)
-        .order_by("paper_id", "position")
-        .values_list("paper_id", "author_id", "name")
-    ):
-        authors[paper_id].append(AuthorRef(author_id, name))
-    # only papers showing a full card of authors can have more; most pages skip this query
-    crowded = [paper_id for paper_id in ids if len(authors[paper_id]) >= AUTHORS_PER_CARD]
-    counts: dict[int, int] = {}
-    if crowded:
-        counts = dict(
-            PaperAuthor.objects.filter(paper_id__in=crowded)
-            .order_by()
-            .values("paper_id")
-            .annotate(n=Count("id"))
-            .values_list("paper_id", "n")
-        )
     categories: dict[int, list[str]] = defaultdict(list)
-    for paper_id, code in (
-        PaperCategory.objects.filter(paper_id__in=ids).order_by("paper_id", "position")
-        .values_list("paper_id", "category_id")
-    ):
-        categories[paper_id].append(code)
+    counts: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT paper_id, author_id, name FROM papers_paperauthor "
+            f"WHERE paper_id IN ({_placeholders(ids)}) AND position < %s ORDER BY paper_id, position",
+            [*ids, AUTHORS_PER_CARD],
+        )
+        for paper_id, author_id, name in cursor.fetchall():
+            authors[paper_id].append(AuthorRef(author_id, name))
+        # only papers showing a full card of authors can have more; most pages skip this query
+        crowded = [paper_id for paper_id in ids if len(authors[paper_id]) >= AUTHORS_PER_CARD]
+        if crowded:
+            cursor.execute(
+                "SELECT paper_id, count(*) FROM papers_paperauthor "
+                f"WHERE paper_id IN ({_placeholders(crowded)}) GROUP BY paper_id",
+                crowded,
+            )
+            counts = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT paper_id, category_id FROM papers_papercategory "
+            f"WHERE paper_id IN ({_placeholders(ids)}) ORDER BY paper_id, position",
+            ids,
+        )
+        for paper_id, code in cursor.fetchall():
+            categories[paper_id].append(code)
     cards = []
     for row in rows:
         paper_id = row["id"]

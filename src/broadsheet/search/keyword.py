@@ -37,6 +37,7 @@ from django.db.models import Q
 from broadsheet.ingest.records import normalize_author_name
 from broadsheet.papers.models import Category
 from broadsheet.search.query import TOKEN, ParsedQuery, SearchFilters, tokenize
+from broadsheet.search.terms import stored_frequencies
 
 TITLE_WEIGHT = 3.0
 ABSTRACT_WEIGHT = 1.0
@@ -57,6 +58,7 @@ DF_CACHE_SECONDS = 3600.0
 DF_CACHE_SIZE = 50_000
 # On such corpora a word's papers are counted up to this many, and estimated beyond.
 DF_SAMPLE = 1_000
+ESTIMATES_PER_STATEMENT = 100  # words counted by one UNION ALL statement (SQLite allows 500 terms)
 AUTHORS_PER_NAME_CAP = 10_000  # author rows one `author:` value may stand for
 
 # PostgreSQL text search: English stemming and stop words for papers, none for names.
@@ -310,8 +312,12 @@ class _Backend:
         rows = self.fetch("SELECT max(id) FROM papers_paper")
         return int(rows[0][0] or 0)
 
-    def rank(self, scored: Sequence[Item], dfs: Dfs, count: int, ids: Ids, every: bool = False) -> Hits:
-        """Papers `ids` (each holding a word of `scored`; all of them when `every`) by relevance."""
+    def rank(
+        self, scored: Sequence[Item], dfs: Dfs, count: int, ids: Ids, every: bool = False,
+        leading: Sequence[Item] = (),
+    ) -> Hits:
+        """Papers `ids` (each holding a word of `scored`; all of them when `every`; a word of `leading`, a
+        part of `scored`, when given) by relevance."""
         raise NotImplementedError
 
     def title_matches(self, items: Sequence[Item], ids: Sequence[int]) -> set[int]:
@@ -323,18 +329,28 @@ class _Backend:
     def author_ids(self, tokens: Sequence[str]) -> list[int]:
         raise NotImplementedError
 
-    def document_frequency(self, token: str, cap: int, count: int) -> int:
-        """Papers holding `token`, counted up to `cap` (cached on large corpora)."""
+    def document_frequencies(self, tokens: Sequence[str], cap: int, count: int) -> Dfs:
+        """Papers holding each of `tokens`, counted up to `cap` (cached on large corpora)."""
         if count < DF_CACHE_MIN_DOCS:
-            return self.count_token(token, cap)
-        key = (f"{self.connection.vendor}:{self.connection.settings_dict.get('NAME')}", token)
+            return {token: self.count_token(token, cap) for token in tokens}
+        prefix = f"{self.connection.vendor}:{self.connection.settings_dict.get('NAME')}"
         now = time.monotonic()
-        cached = DF_CACHE.get(key, now)
-        if cached is not None:
-            return cached
-        value = self.estimate_token_count(token, cap, count)
-        DF_CACHE.put(key, value, now)
-        return value
+        found: Dfs = {}
+        missing: list[str] = []
+        for token in dict.fromkeys(tokens):
+            cached = DF_CACHE.get((prefix, token), now)
+            if cached is None:
+                missing.append(token)
+            else:
+                found[token] = cached
+        if missing:
+            for token, value in self.uncached_frequencies(missing, cap, count).items():
+                DF_CACHE.put((prefix, token), value, now)
+                found[token] = value
+        return found
+
+    def uncached_frequencies(self, tokens: Sequence[str], cap: int, count: int) -> Dfs:
+        return {token: self.estimate_token_count(token, cap, count) for token in tokens}
 
     def estimate_token_count(self, token: str, cap: int, count: int) -> int:
         """count_token, or an estimate where counting would read many postings (see SqliteBackend)."""
@@ -363,28 +379,50 @@ class SqliteBackend(_Backend):
         )
         return int(rows[0][0])
 
+    def uncached_frequencies(self, tokens: Sequence[str], cap: int, count: int) -> Dfs:
+        """The stored counts of the words in many papers (broadsheet.search.terms); others counted live."""
+        stored = stored_frequencies(list(tokens), count, self.using)
+        found = {token: min(cap, value) for token, value in stored.items()}
+        rest = [token for token in tokens if token not in found]
+        if rest:
+            found.update(self.estimate_token_counts(rest, cap, count))
+        return found
+
     def estimate_token_count(self, token: str, cap: int, count: int) -> int:
-        """Papers holding `token` on a large corpus: counted exactly up to DF_SAMPLE, beyond that estimated
-        from how far back the newest DF_SAMPLE of them reach among paper ids (counting a common word up to
-        IDF_BUDGET read 50,000 postings: ~5 ms a word, most of a query's time at 1M papers; reading
-        DF_SAMPLE costs a tenth). An IDF from an estimate within a few percent moves a score by less than
-        that; words whose use grows over time come out a little commoner than they are."""
+        return self.estimate_token_counts([token], cap, count)[token]
+
+    def estimate_token_counts(self, tokens: Sequence[str], cap: int, count: int) -> Dfs:
+        """Papers holding each token on a large corpus, in one statement: counted exactly up to DF_SAMPLE,
+        beyond that estimated from how far back the newest DF_SAMPLE of them reach among paper ids (counting
+        a common word up to IDF_BUDGET read 50,000 postings: ~5 ms a word; reading DF_SAMPLE costs a tenth).
+        An IDF from an estimate within a few percent moves a score by less than that; words whose use grows
+        over time come out a little commoner than they are. Mostly rare words get here: the common ones are
+        in TermStat."""
         sample = min(cap, DF_SAMPLE)
-        rows = self.fetch(
-            f"SELECT count(*), min(rowid) FROM (SELECT rowid FROM {PAPER_FTS} WHERE {PAPER_FTS} MATCH %s "
-            "ORDER BY rowid DESC LIMIT %s)",
-            [Item((token,)).fts5(), sample],
-        )
-        found, oldest = int(rows[0][0]), rows[0][1]
-        if found < sample:
-            return found
-        # two subqueries: min() and max() together in one SELECT would scan the table
-        first, newest = self.fetch(
-            "SELECT (SELECT min(id) FROM papers_paper), (SELECT max(id) FROM papers_paper)"
-        )[0]
-        spanned = max(1, int(newest) - int(oldest) + 1)
-        estimate = found * (int(newest) - int(first) + 1) / spanned
-        return min(cap, count, max(found, int(estimate)))
+        counted: dict[str, tuple[int, int]] = {}
+        for start in range(0, len(tokens), ESTIMATES_PER_STATEMENT):
+            chunk = tokens[start : start + ESTIMATES_PER_STATEMENT]
+            one = (
+                f"SELECT %s, count(*), min(rowid) FROM (SELECT rowid FROM {PAPER_FTS} "
+                f"WHERE {PAPER_FTS} MATCH %s ORDER BY rowid DESC LIMIT %s)"
+            )
+            params: list[Any] = []
+            for token in chunk:
+                params += [token, Item((token,)).fts5(), sample]
+            for token, found, oldest in self.fetch(" UNION ALL ".join([one] * len(chunk)), params):
+                counted[token] = (int(found), int(oldest or 0))
+        result = {token: found for token, (found, _oldest) in counted.items() if found < sample}
+        if len(result) < len(counted):
+            # two subqueries: min() and max() together in one SELECT would scan the table
+            first, newest = self.fetch(
+                "SELECT (SELECT min(id) FROM papers_paper), (SELECT max(id) FROM papers_paper)"
+            )[0]
+            for token, (found, oldest) in counted.items():
+                if token not in result:
+                    spanned = max(1, int(newest) - oldest + 1)
+                    estimate = found * (int(newest) - int(first) + 1) / spanned
+                    result[token] = min(cap, count, max(found, int(estimate)))
+        return result
 
     @staticmethod
     def match_text(expr: Expr) -> str:
@@ -455,21 +493,40 @@ class SqliteBackend(_Backend):
         rows = self.fetch(sql, [match, after_id, FILTER_SCAN_CAP, *params, *skip_params, n])
         return sorted((row[0] for row in rows), reverse=True)
 
-    def rank(self, scored: Sequence[Item], dfs: Dfs, count: int, ids: Ids, every: bool = False) -> Hits:
-        """BM25 over the words of `scored`; matching all of them (`every`) reads fewer rows in the range."""
+    def rank(
+        self, scored: Sequence[Item], dfs: Dfs, count: int, ids: Ids, every: bool = False,
+        leading: Sequence[Item] = (),
+    ) -> Hits:
+        """BM25 over the words of `scored`; matching all of them (`every`) reads fewer rows in the range.
+
+        With `leading` (rare words every paper of `ids` holds one of), FTS5 walks the few postings of those
+        and seeks the commoner words' postings only for them: `(leading) AND (scored)` rather than
+        `(scored)`, which hands SQLite every paper holding any scored word, to be checked against `ids` one
+        by one (most of a rank's time at 1M papers). bm25() of that expression counts each leading word
+        twice, so the leading words' score alone is subtracted: the result is BM25 over `scored`, exactly.
+        """
         if not ids:
             return []
-        match = self.match_text(Expr(every=tuple(scored)) if every else Expr(any_of=tuple(scored)))
+        bounds = [min(ids), max(ids), json.dumps(list(ids))]
         sql = (
-            f"SELECT rowid, bm25({PAPER_FTS}, %s, %s) AS score FROM {PAPER_FTS} "
+            f"SELECT rowid, bm25({PAPER_FTS}, %s, %s) FROM {PAPER_FTS} "
             f"WHERE {PAPER_FTS} MATCH %s AND rowid BETWEEN %s AND %s "
-            "AND +rowid IN (SELECT value FROM json_each(%s)) ORDER BY score, rowid"
+            "AND +rowid IN (SELECT value FROM json_each(%s))"
         )
-        rows = self.fetch(
-            sql, [TITLE_WEIGHT, ABSTRACT_WEIGHT, match, min(ids), max(ids), json.dumps(list(ids))]
-        )
-        # bm25() is negative, best first; scores are returned higher-is-better
-        return [(paper_id, -score) for paper_id, score in rows]
+        weights = [TITLE_WEIGHT, ABSTRACT_WEIGHT]
+        if every or not leading or len(leading) >= len(scored):
+            match = self.match_text(Expr(every=tuple(scored)) if every else Expr(any_of=tuple(scored)))
+            scores = {paper_id: -score for paper_id, score in self.fetch(sql, [*weights, match, *bounds])}
+        else:
+            lead = self.match_text(Expr(any_of=tuple(leading)))
+            twice = self.fetch(
+                sql, [*weights, f"{lead} AND {self.match_text(Expr(any_of=tuple(scored)))}", *bounds]
+            )
+            once = dict(self.fetch(sql, [*weights, lead, *bounds]))
+            # bm25() is negative, best first: -(2L + R) + L = -(L + R)
+            scores = {paper_id: once[paper_id] - score for paper_id, score in twice if paper_id in once}
+        # higher is better; ties by id, as before
+        return sorted(scores.items(), key=lambda hit: (-hit[1], hit[0]))
 
     def title_matches(self, items: Sequence[Item], ids: Sequence[int]) -> set[int]:
         if not ids or not items:
@@ -610,7 +667,10 @@ class PostgresBackend(_Backend):
         all_params.append(n)
         return [row[0] for row in self.fetch(sql, all_params)]
 
-    def rank(self, scored: Sequence[Item], dfs: Dfs, count: int, ids: Ids, every: bool = False) -> Hits:
+    def rank(
+        self, scored: Sequence[Item], dfs: Dfs, count: int, ids: Ids, every: bool = False,
+        leading: Sequence[Item] = (),
+    ) -> Hits:
         """An IDF-weighted sum of per-word ts_rank (title weight A, abstract B): BM25's shape, since
         ts_rank alone weighs a common word like a rare one."""
         if not ids:
@@ -719,11 +779,9 @@ def run_keyword_search(
         return result
 
     probe_cap = IDF_BUDGET + 1
-    dfs: dict[str, int] = {}
-    for item in terms + required:
-        for token in item.tokens:
-            if token not in dfs:
-                dfs[token] = backend.document_frequency(token, probe_cap, count)
+    dfs = backend.document_frequencies(
+        [token for item in terms + required for token in item.tokens], probe_cap, count
+    )
 
     def df(item: Item) -> int:
         return min(dfs[token] for token in item.tokens)
@@ -754,8 +812,8 @@ def run_keyword_search(
     def window(expr: Expr, n: int, skip: Sequence[int] = ()) -> list[int]:
         return backend.window(expr, n, resolved, skip)
 
-    def ranked(ids: Sequence[int], every: bool = False) -> Hits:
-        return backend.rank(scored, dfs, count, ids, every)
+    def ranked(ids: Sequence[int], every: bool = False, leading: Sequence[Item] = ()) -> Hits:
+        return backend.rank(scored, dfs, count, ids, every, leading)
 
     must_have, must_not = tuple(required), tuple(excluded)
     # The rarest words whose papers add up to at most CANDIDATE_CAP give the candidates, and every scored
@@ -774,7 +832,7 @@ def run_keyword_search(
     if essential:
         result.plan = "rare-words"
         seen = window(Expr(any_of=tuple(essential), required=must_have, excluded=must_not), CANDIDATE_CAP)
-        hits = ranked(seen)[:limit]
+        hits = ranked(seen, leading=essential)[:limit]
     else:
         result.plan = "conjunctive"
     if len(hits) < limit and len(essential) < len(scored):

@@ -28,3 +28,27 @@ class PaperEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.paper_id} / {self.model_name}"
+
+
+class TermStat(models.Model):
+    """How many papers hold a word of the SQLite full-text index, for the words in many papers.
+
+    A copy of FTS5's vocabulary (`broadsheet index terms`, and the worker after ingest when the corpus has
+    grown): a query then reads its words' document frequencies in one lookup instead of walking their
+    postings. Words not here are counted live (see broadsheet.search.terms).
+    """
+
+    term = models.CharField(max_length=200, primary_key=True)
+    documents = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.term}: {self.documents}"
+
+
+class TermStatsRun(models.Model):
+    """When TermStat was last filled, and how many papers the index held then (one row)."""
+
+    document_count = models.PositiveIntegerField()
+    min_documents = models.PositiveIntegerField()
+    term_count = models.PositiveIntegerField()
+    refreshed_at = models.DateTimeField()

@@ -25,7 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from broadsheet.papers.math import TOKEN as MATH_TOKEN
 from broadsheet.papers.math import latex_to_text
 from broadsheet.papers.models import Paper, PaperAuthor, PaperCategory
-from broadsheet.papers.services import CARD_FIELDS, PaperCard, build_cards
+from broadsheet.papers.services import CARD_FIELDS, PaperCard, build_cards, card_rows
 from broadsheet.search.keyword import (
     ResolvedFilters,
     filter_matching,
@@ -401,7 +401,10 @@ def search_papers(
     keyword_hits: list[tuple[int, float]] = []
     plan = ""
     if mode in (SearchMode.HYBRID, SearchMode.KEYWORD):
-        keyword = run_keyword_search(parsed, limit=pool, filters=merged)
+        # keyword alone by relevance shows its own ranking, whose first n are the same whatever the limit:
+        # it needs one past the page (to tell whether there is a next), not the pool fusion or sorting needs
+        alone = mode == SearchMode.KEYWORD and sort == SortOrder.RELEVANCE
+        keyword = run_keyword_search(parsed, limit=offset + limit + 1 if alone else pool, filters=merged)
         keyword_hits, plan = keyword.hits, keyword.plan
         if keyword.dropped_terms:
             dropped = ", ".join(keyword.dropped_terms)
@@ -457,10 +460,7 @@ def _page(
             days.get(paper_id) is None, _negated_day(days.get(paper_id)), position[paper_id]
         ))
     page_ids = ids[offset : offset + limit]
-    rows = {
-        row["id"]: row
-        for row in Paper.objects.filter(id__in=page_ids, is_deleted=False).values(*CARD_FIELDS)
-    }
+    rows = card_rows(page_ids)
     present = [paper_id for paper_id in page_ids if paper_id in rows]
     cards = build_cards([rows[paper_id] for paper_id in present])
     words = parsed.highlight_words

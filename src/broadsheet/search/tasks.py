@@ -1,4 +1,5 @@
-"""Embedding as a job: after every scheduled ingest the worker embeds new and changed papers.
+"""Embedding as a job: after every scheduled ingest the worker embeds new and changed papers (and refills
+keyword search's word counts when the corpus has grown: broadsheet.search.terms).
 
 The job runs the same command a person would (`broadsheet embed`), so the schedule and the CLI cannot
 drift apart. It is queued when an ingest task completes (a huey signal, so ingest needs no knowledge of
@@ -16,6 +17,8 @@ from django.core.management.base import CommandError
 from huey.contrib.djhuey import db_task, lock_task, signal
 from huey.signals import SIGNAL_COMPLETE
 
+from broadsheet.search.terms import refresh_if_stale
+
 logger = logging.getLogger(__name__)
 
 # tasks that write papers: each completed run is followed by an embedding run
@@ -29,6 +32,8 @@ def embed_new_papers() -> None:
         call_command("embed")
     except CommandError as exc:
         logger.warning("embedding after ingest failed: %s", exc)
+    # keyword search's word counts, once the corpus has grown enough to move them (broadsheet.search.terms)
+    refresh_if_stale()
 
 
 def ingest_task_name(task: Any) -> str:

@@ -1,4 +1,5 @@
-"""`broadsheet index rebuild|status`: rebuild the vector index files from stored embeddings, or describe them.
+"""`broadsheet index rebuild|terms|status`: rebuild the vector index files from stored embeddings and the
+keyword search's word counts, refill the word counts alone, or describe both.
 
 Rule: the command parses arguments and reports; the work is done by broadsheet.search.vector_index.
 """
@@ -11,6 +12,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from broadsheet.search import terms
+from broadsheet.search.keyword import DF_CACHE_MIN_DOCS
 from broadsheet.search.models import PaperEmbedding
 from broadsheet.search.vector_index import VectorIndex, index_path, rebuild_vector_index
 
@@ -27,7 +30,7 @@ def describe_index(model_name: str) -> str:
     index = VectorIndex.open(path)
     if index.signature is None:
         return f"{model_name}: no index file ({stored:,} stored embeddings); run `broadsheet index rebuild`"
-    kind = "exact scan" if index.is_exact else "HNSW int8 graph"
+    kind = "exact scan" if index.is_exact else "faiss IVF int8 lists"
     modified_at = datetime.fromtimestamp(index.signature[3] / 1e9, tz=UTC)
     in_step = "in step with" if len(index) == stored else "OUT OF STEP with"
     return (
@@ -37,11 +40,27 @@ def describe_index(model_name: str) -> str:
     )
 
 
+def describe_terms() -> str:
+    """One line: the word counts of the keyword search (SQLite only)."""
+    if not terms.supported():
+        return "word counts: PostgreSQL counts words with its own index; nothing to keep"
+    if not terms.is_large():
+        return f"word counts: not used under {DF_CACHE_MIN_DOCS:,} papers (each query counts its words)"
+    state = terms.term_stats_state()
+    if state is None:
+        return "word counts: never filled; common words are counted per query (run `broadsheet index terms`)"
+    due = " (due for a refill)" if terms.is_stale() else ""
+    return (
+        f"word counts: {state.term_count:,} words held by {state.min_documents:,}+ of "
+        f"{state.document_count:,} papers, filled {state.refreshed_at:%Y-%m-%d %H:%M:%S} UTC{due}"
+    )
+
+
 class Command(BaseCommand):
     help = "Rebuild the vector index files from the stored paper embeddings, or show their state."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{rebuild,status}")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{rebuild,terms,status}")
         rebuild = actions.add_parser("rebuild", help="rebuild index files from the PaperEmbedding rows")
         rebuild.add_argument(
             "--model",
@@ -50,15 +69,25 @@ class Command(BaseCommand):
             metavar="NAME",
             help="embedding model name (repeatable; default: every model with stored embeddings)",
         )
+        actions.add_parser(
+            "terms", help="refill the word counts keyword search reads (SQLite; also done by rebuild)"
+        )
         status = actions.add_parser("status", help="show each index file and its stored embeddings")
         status.add_argument("--model", action="append", dest="models", metavar="NAME")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        models = options["models"] or stored_model_names()
+        action = options["action"]
+        if action in ("terms", "rebuild"):
+            self.refill_terms()
+        if action == "terms":
+            return
+        models = options.get("models") or stored_model_names()
+        if action == "status":
+            self.stdout.write(describe_terms())
         if not models:
             self.stdout.write("no stored embeddings: run `broadsheet embed` first")
             return
-        if options["action"] == "status":
+        if action == "status":
             for model_name in models:
                 self.stdout.write(describe_index(model_name))
             return
@@ -66,7 +95,18 @@ class Command(BaseCommand):
             started = time.perf_counter()
             index = rebuild_vector_index(model_name)
             seconds = time.perf_counter() - started
-            kind = "exact scan" if index.is_exact else "HNSW int8 graph"
+            kind = "exact scan" if index.is_exact else "faiss IVF int8 lists"
             self.stdout.write(
                 f"{model_name}: {len(index):,} vectors ({kind}) in {seconds:.1f} s -> {index.path}"
             )
+
+    def refill_terms(self) -> None:
+        started = time.perf_counter()
+        state = terms.refresh_term_stats()
+        if state is None:
+            self.stdout.write("word counts: PostgreSQL counts words with its own index; nothing to do")
+            return
+        self.stdout.write(
+            f"word counts: {state.term_count:,} words held by {state.min_documents:,}+ of "
+            f"{state.document_count:,} papers in {time.perf_counter() - started:.1f} s"
+        )

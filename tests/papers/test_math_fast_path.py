@@ -1,0 +1,66 @@
+"""The fast path for simple inline formulas gives pylatexenc's text, and leaves everything else to it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from broadsheet.papers.math import _fast_formula_text, _pylatexenc_text, latex_to_text
+
+SPACES = re.compile(r"\s+")
+
+TAKEN = [
+    "$k$",
+    "$O(n^2)$",
+    "$\\sim 10^{-3}$",
+    "$M_{\\odot}$",
+    "$\\rho \\approx 0.88$",
+    "$T \\approx 0.9$",
+    "$\\log \\log n$",
+    "$\\Delta \\text{AIC}$",
+    "$\\langle z \\rangle = 6.25$",
+    "$3 \\times 10^{14}$",
+    "$\\alpha\\beta$",
+    "$x_i \\leq y$",
+]
+
+REFUSED = [
+    "$\\frac{a}{b}$",  # arguments
+    "$\\sqrt{2}$",
+    "$\\hat{B}$",  # accents
+    "$\\dot M$",
+    "$\\mathcal{O}(n)$",  # font alphabets
+    "$\\mathbb{R}$",
+    "$\\mathit{Planck}$",
+    "$0.3~h^{-1}$",  # ties, quotes, dashes, escapes
+    "$11.45''$",
+    "$1.5 \\text{--} 2$",
+    "$50\\%$",
+    "$\\{x\\}$",
+    "${\\sigma }_{8}$",  # spaces at braces
+    "$128{ \\times }128$",
+    "${{a}}$",  # nested groups
+    "$\\unknownmacro x$",
+    "$\\leqλ$",
+    "$$x$$",  # display math
+    "\\(x\\)",
+    "$",
+]
+
+
+@pytest.mark.parametrize("formula", TAKEN)
+def test_simple_formulas_come_out_as_pylatexenc_has_them(formula: str) -> None:
+    fast = _fast_formula_text(formula)
+    assert fast is not None
+    assert SPACES.sub(" ", fast).strip() == SPACES.sub(" ", _pylatexenc_text(formula)).strip()
+
+
+@pytest.mark.parametrize("formula", REFUSED)
+def test_other_formulas_are_left_to_pylatexenc(formula: str) -> None:
+    assert _fast_formula_text(formula) is None
+
+
+def test_abstracts_mixing_both_kinds() -> None:
+    text = "We reach $\\sim 10^{-3}$ error with $\\mathcal{O}(n)$ cost and $\\frac{1}{2}$ of $k$ steps."
+    assert latex_to_text(text) == "We reach ∼ 10^-3 error with 𝒪(n) cost and 1/2 of k steps."
