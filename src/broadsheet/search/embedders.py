@@ -477,6 +477,10 @@ class OnnxEmbedder:
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        # idle workers sleep instead of spinning: a web process embeds one query at a time beside a SQLite
+        # query and faiss, and spinning threads took the cores from them (search.service; batch embedding
+        # measured the same either way)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self._input_names = {value.name for value in self._session.get_inputs()}

@@ -11,7 +11,9 @@ from __future__ import annotations
 import html
 import logging
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -300,6 +302,29 @@ def _vector_neighbours(vector_of, k: int, notes: list[str]) -> list[tuple[int, f
         return []
 
 
+# Hybrid search embeds the query and searches the vector index in a thread while the keyword query runs:
+# ONNX Runtime, faiss and SQLite all release the GIL, so on 2 cores the two overlap. The thread does no
+# database work (its own connection would not see the request's transaction); faiss runs single-threaded
+# there (OpenMP's thread count is per thread) and ONNX Runtime's workers do not spin (embedders.py), or
+# the three would fight over the cores (docs/decisions.md).
+_VECTOR_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="broadsheet-vector")
+_single_threaded = threading.local()
+
+
+def _neighbours_beside(vector_of, k: int) -> tuple[list[tuple[int, float]], list[str]]:
+    """_vector_neighbours in a _VECTOR_THREADS thread: the neighbours and the notes it made."""
+    if not getattr(_single_threaded, "done", False):
+        try:
+            import faiss
+
+            faiss.omp_set_num_threads(1)
+        except ImportError:
+            pass
+        _single_threaded.done = True
+    notes: list[str] = []
+    return _vector_neighbours(vector_of, k, notes), notes
+
+
 def _embed_query(text: str):
     def vector_of(name: str):
         from broadsheet.search.embedders import get_embedder
@@ -398,6 +423,11 @@ def search_papers(
         ranked = [(paper_id, float(len(ids) - position)) for position, paper_id in enumerate(ids)]
         return _page(parsed, mode, SortOrder.NEWEST, offset, limit, ranked, {}, notes, "filters", now)
 
+    narrowed = not resolved.is_empty or parsed.phrases or parsed.excluded
+    k = max(pool, FILTERED_VECTOR_CANDIDATES) if narrowed else pool
+    beside = _VECTOR_THREADS.submit(_neighbours_beside, _embed_query(parsed.text), k) if (
+        mode == SearchMode.HYBRID
+    ) else None
     keyword_hits: list[tuple[int, float]] = []
     plan = ""
     if mode in (SearchMode.HYBRID, SearchMode.KEYWORD):
@@ -411,9 +441,11 @@ def search_papers(
             notes.append(f"Very common words were not searched for: {dropped}.")
     vector_hits: list[tuple[int, float]] = []
     if mode in (SearchMode.HYBRID, SearchMode.VECTOR):
-        narrowed = not resolved.is_empty or parsed.phrases or parsed.excluded
-        k = max(pool, FILTERED_VECTOR_CANDIDATES) if narrowed else pool
-        found = _vector_neighbours(_embed_query(parsed.text), k, notes)
+        if beside is not None:
+            found, vector_notes = beside.result()
+            notes.extend(vector_notes)
+        else:
+            found = _vector_neighbours(_embed_query(parsed.text), k, notes)
         # Unfiltered, the index's neighbours need no database check: the embed job removes deleted papers
         # from the index, and a page never shows one (see _page)
         vector_hits = (_keep_allowed(found, parsed, resolved) if narrowed else list(found))[:pool]

@@ -12,8 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from broadsheet.search import terms
-from broadsheet.search.keyword import DF_CACHE_MIN_DOCS
+from broadsheet.search import keyword, terms
 from broadsheet.search.models import PaperEmbedding
 from broadsheet.search.vector_index import VectorIndex, index_path, rebuild_vector_index
 
@@ -45,7 +44,8 @@ def describe_terms() -> str:
     if not terms.supported():
         return "word counts: PostgreSQL counts words with its own index; nothing to keep"
     if not terms.is_large():
-        return f"word counts: not used under {DF_CACHE_MIN_DOCS:,} papers (each query counts its words)"
+        smallest = keyword.DF_CACHE_MIN_DOCS
+        return f"word counts: not used under {smallest:,} papers (each query counts its words)"
     state = terms.term_stats_state()
     if state is None:
         return "word counts: never filled; common words are counted per query (run `broadsheet index terms`)"
