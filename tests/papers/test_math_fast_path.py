@@ -23,26 +23,32 @@ TAKEN = [
     "$3 \\times 10^{14}$",
     "$\\alpha\\beta$",
     "$x_i \\leq y$",
+    "$M_{\\rm BH}$",  # old font switches
+    "$10^{5}\\,M_\\odot$",  # spacing escapes
+    "$50\\%$",
+    "$\\{x\\}$",
+    "$\\frac{a}{b}$",  # macros with simple arguments
+    "$\\sqrt{2}$",
+    "$\\hat{B}$",
+    "$\\mathcal{O}(n)$",
+    "$\\mathbb{R}^n$",
+    "$0.3~h^{-1}$",  # ligatures
+    "$11.45''$",
+    "$3'' \\times 3''$",
+    "$1--2$",
 ]
 
 REFUSED = [
-    "$\\frac{a}{b}$",  # arguments
-    "$\\sqrt{2}$",
-    "$\\hat{B}$",  # accents
-    "$\\dot M$",
-    "$\\mathcal{O}(n)$",  # font alphabets
-    "$\\mathbb{R}$",
-    "$\\mathit{Planck}$",
-    "$0.3~h^{-1}$",  # ties, quotes, dashes, escapes
-    "$11.45''$",
+    "$\\dot M$",  # an argument without braces
+    "$\\sqrt{a+b}$",  # an argument of more than one word
     "$1.5 \\text{--} 2$",
-    "$50\\%$",
-    "$\\{x\\}$",
     "${\\sigma }_{8}$",  # spaces at braces
     "$128{ \\times }128$",
     "${{a}}$",  # nested groups
     "$\\unknownmacro x$",
     "$\\leqλ$",
+    "$\\mbox{ab}$",  # kept as written by pylatexenc
+    "$a`b$",
     "$$x$$",  # display math
     "\\(x\\)",
     "$",

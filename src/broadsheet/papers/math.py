@@ -186,15 +186,28 @@ def _converter() -> _TextKeepingUnknownMacros:
     return converter
 
 
-# The inline formulas most abstracts hold (`$\sim 10^{-3}$`, `$\mathrm{M}_\odot$`, `$k$`) are converted
-# here without pylatexenc's parser (~0.4 ms a formula; a search page's snippets had a dozen): only letters,
-# digits, operators, sub/superscripts, braces, \mathrm-like wrappers and symbol macros that take
-# no argument, as pylatexenc renders them (the symbols come from pylatexenc itself). Anything else (an
-# argument, an accent, a font alphabet, an escape, `--`, `''`, `~`, nested braces) goes to pylatexenc.
-# The two agree on every formula of the 91,828-paper corpus this path takes (bench/latex_fast_path.py).
-_FAST_PIECE = re.compile(r"\\([^\W\d_]+)(\{)?|\\(.)|([{}])|(\s+)|([^\\{}\s]+)", re.S)
-_FAST_REFUSED = ("''", "~", "%", "&", "$", "--", "``")
-_FAST_WRAPPERS = frozenset({"mathrm", "text", "textrm", "textnormal"})
+# The inline formulas most abstracts hold (`$\sim 10^{-3}$`, `$M_{\rm BH}$`, `$\mathcal{L}$`, `$k$`) are
+# converted here without pylatexenc's parser (~0.4 ms a formula; a search page's snippets had a dozen):
+# letters, digits, operators, sub/superscripts, one level of braces, \mathrm-like wrappers, old font
+# switches, spacing escapes, and macros, each as pylatexenc renders it (asked of pylatexenc once and
+# remembered: a symbol alone, or a macro with its simple braced arguments, `\hat{x}`, `\frac{1}{2}`).
+# Anything else (nested or spaced braces, an argument holding more than one word, an unknown macro) goes
+# to pylatexenc whole. The two agree on every formula of the 91,828-paper corpus this path takes
+# (bench/latex_fast_path.py).
+_FAST_PIECE = re.compile(
+    r"\\(?P<name>[^\W\d_]+)(?P<arguments>(?:\{[^\W_]+\})*)|\\(?P<escaped>.)|(?P<brace>[{}])|(?P<space>\s+)"
+    r"|(?P<text>[^\\{}\s]+)",
+    re.S,
+)
+_FAST_REFUSED = ("$", "`")
+_FAST_WRAPPERS = frozenset({"mathrm", "text", "textrm", "textnormal", "textbf", "textit"})
+# what pylatexenc makes of these escapes inside a formula
+_FAST_ESCAPES = {
+    ",": " ", ";": " ", ":": " ", " ": " ", "!": "",
+    "%": "%", "&": "&", "_": "_", "#": "#", "{": "{", "}": "}",
+}
+# TeX ligatures pylatexenc applies to text, longest first
+_FAST_LIGATURES = (("---", "\u2014"), ("--", "\u2013"), ("''", "\u201d"), ("~", "\u00a0"))
 
 
 @lru_cache(maxsize=4096)
@@ -212,6 +225,18 @@ def _symbol_text(name: str) -> str | None:
     return alone
 
 
+@lru_cache(maxsize=16384)
+def _macro_call_text(call: str) -> str | None:
+    """What pylatexenc makes of a macro with simple braced arguments (`\\hat{x}`, `\\frac{1}{2}`)."""
+    name = call[1:].split("{", 1)[0]
+    if name in OLD_FONT_SWITCHES or _converter().latex_context.get_macro_spec(name) is None:
+        return None
+    text = _pylatexenc_text("$" + call + "$")
+    if not text.strip() or "\\" in text or "{" in text or "$" in text:
+        return None
+    return text
+
+
 def _fast_formula_text(source: str) -> str | None:
     """An inline formula as pylatexenc renders it, or None where this path does not apply."""
     if len(source) < 2 or not source.startswith("$") or not source.endswith("$") or source.startswith("$$"):
@@ -224,24 +249,37 @@ def _fast_formula_text(source: str) -> str | None:
     before_space = "text"  # what came before the last space
     depth = 0
     for match in _FAST_PIECE.finditer(inner):
-        name, brace_after, escaped, brace, space, text = match.groups()
+        name, arguments, escaped, brace, space, text = match.group(
+            "name", "arguments", "escaped", "brace", "space", "text"
+        )
         if name:
             # pylatexenc drops a space between two macros
             if previous == "space" and before_space == "macro":
                 out.pop()
-            if name in _FAST_WRAPPERS:
-                if not brace_after:
+            if name in OLD_FONT_SWITCHES and not arguments:
+                previous = "macro"
+            elif name in _FAST_WRAPPERS and arguments and arguments.count("{") == 1:
+                out.append(arguments[1:-1])
+                previous = "macro"
+            elif arguments:
+                called = _macro_call_text(match.group(0))
+                if called is None:
                     return None
-                depth += 1
-                previous = "brace"
+                out.append(called)
+                previous = "macro"
             else:
                 symbol = _symbol_text(name)
-                if symbol is None or brace_after:
+                if symbol is None:
                     return None
                 out.append(symbol)
                 previous = "macro"
         elif escaped is not None:
-            return None
+            if escaped not in _FAST_ESCAPES:
+                return None
+            if previous == "space" and before_space == "macro":
+                out.pop()
+            out.append(_FAST_ESCAPES[escaped])
+            previous = "macro"
         elif brace:
             depth += 1 if brace == "{" else -1
             if depth > 1 or depth < 0 or previous == "space":
@@ -253,8 +291,11 @@ def _fast_formula_text(source: str) -> str | None:
             out.append(" ")
             before_space, previous = previous, "space"
         else:
+            # a ligature is a node of its own to pylatexenc: a space after it goes before a macro
+            previous = "macro" if text.endswith(tuple(pair[0] for pair in _FAST_LIGATURES)) else "text"
+            for ligature, replacement in _FAST_LIGATURES:
+                text = text.replace(ligature, replacement)
             out.append(text)
-            previous = "text"
     return "".join(out) if depth == 0 else None
 
 
