@@ -308,16 +308,22 @@ class _Backend:
         """The newest `n` indexed papers matching `expr` and `filters` with an id above `after_id`."""
         raise NotImplementedError
 
+    # whether scored_window exists: unfiltered windows that return each paper's BM25 in the same pass
+    scores_windows = False
+
+    def scored_window(self, expr: Expr, n: int, exclude_ids: Ids = (), after_id: int = 0) -> Hits:
+        raise NotImplementedError
+
     def newest_id(self) -> int:
         rows = self.fetch("SELECT max(id) FROM papers_paper")
         return int(rows[0][0] or 0)
 
     def rank(
         self, scored: Sequence[Item], dfs: Dfs, count: int, ids: Ids, every: bool = False,
-        leading: Sequence[Item] = (),
+        leading: Sequence[Item] = (), lead_scores: dict[int, float] | None = None,
     ) -> Hits:
         """Papers `ids` (each holding a word of `scored`; all of them when `every`; a word of `leading`, a
-        part of `scored`, when given) by relevance."""
+        part of `scored`, when given, with their scores over `leading` alone when known) by relevance."""
         raise NotImplementedError
 
     def title_matches(self, items: Sequence[Item], ids: Sequence[int]) -> set[int]:
@@ -493,9 +499,27 @@ class SqliteBackend(_Backend):
         rows = self.fetch(sql, [match, after_id, FILTER_SCAN_CAP, *params, *skip_params, n])
         return sorted((row[0] for row in rows), reverse=True)
 
+    scores_windows = True
+
+    def scored_window(self, expr: Expr, n: int, exclude_ids: Ids = (), after_id: int = 0) -> Hits:
+        """window() without filters, with each paper's BM25 over the phrases of `expr` computed as it is
+        found: one statement, one pass over the postings, where window() then rank() took two (a NOT phrase
+        adds nothing to a score; a required phrase would count twice, so callers leave those to rank)."""
+        skip = ""
+        params: list[Any] = [TITLE_WEIGHT, ABSTRACT_WEIGHT, self.match_text(expr), after_id]
+        if exclude_ids:
+            skip = " AND +m.rowid NOT IN (SELECT value FROM json_each(%s))"
+            params.append(json.dumps(list(exclude_ids)))
+        sql = (
+            f"SELECT m.rowid, bm25({PAPER_FTS}, %s, %s) FROM {PAPER_FTS} m WHERE {PAPER_FTS} MATCH %s "
+            f"AND m.rowid > %s{skip} ORDER BY m.rowid DESC LIMIT %s"
+        )
+        # bm25() is negative, best first; scores are returned higher-is-better
+        return [(paper_id, -score) for paper_id, score in self.fetch(sql, [*params, n])]
+
     def rank(
         self, scored: Sequence[Item], dfs: Dfs, count: int, ids: Ids, every: bool = False,
-        leading: Sequence[Item] = (),
+        leading: Sequence[Item] = (), lead_scores: dict[int, float] | None = None,
     ) -> Hits:
         """BM25 over the words of `scored`; matching all of them (`every`) reads fewer rows in the range.
 
@@ -522,9 +546,15 @@ class SqliteBackend(_Backend):
             twice = self.fetch(
                 sql, [*weights, f"{lead} AND {self.match_text(Expr(any_of=tuple(scored)))}", *bounds]
             )
-            once = dict(self.fetch(sql, [*weights, lead, *bounds]))
-            # bm25() is negative, best first: -(2L + R) + L = -(L + R)
-            scores = {paper_id: once[paper_id] - score for paper_id, score in twice if paper_id in once}
+            if lead_scores is None:
+                once = self.fetch(sql, [*weights, lead, *bounds])
+                lead_scores = {paper_id: -score for paper_id, score in once}
+            # bm25() is negative, best first: it gives -(2L + R), and L + R = -(2L + R) - L
+            scores = {
+                paper_id: -score - lead_scores[paper_id]
+                for paper_id, score in twice
+                if paper_id in lead_scores
+            }
         # higher is better; ties by id, as before
         return sorted(scores.items(), key=lambda hit: (-hit[1], hit[0]))
 
@@ -669,7 +699,7 @@ class PostgresBackend(_Backend):
 
     def rank(
         self, scored: Sequence[Item], dfs: Dfs, count: int, ids: Ids, every: bool = False,
-        leading: Sequence[Item] = (),
+        leading: Sequence[Item] = (), lead_scores: dict[int, float] | None = None,
     ) -> Hits:
         """An IDF-weighted sum of per-word ts_rank (title weight A, abstract B): BM25's shape, since
         ts_rank alone weighs a common word like a rare one."""
@@ -829,10 +859,23 @@ def run_keyword_search(
         total += df(item)
     hits: list[tuple[int, float]] = []
     seen: list[int] = []
+    # without filters or required phrases a window can score its papers as it finds them (scored_window)
+    inline = backend.scores_windows and resolved.is_empty and not must_have
     if essential:
         result.plan = "rare-words"
-        seen = window(Expr(any_of=tuple(essential), required=must_have, excluded=must_not), CANDIDATE_CAP)
-        hits = ranked(seen, leading=essential)[:limit]
+        lead = Expr(any_of=tuple(essential), required=must_have, excluded=must_not)
+        if inline:
+            found = backend.scored_window(lead, CANDIDATE_CAP)
+            seen = [paper_id for paper_id, _ in found]
+            if len(essential) == len(scored):
+                hits = _best_first(found)[:limit]
+            else:
+                hits = backend.rank(
+                    scored, dfs, count, seen, leading=essential, lead_scores=dict(found)
+                )[:limit]
+        else:
+            seen = window(lead, CANDIDATE_CAP)
+            hits = ranked(seen, leading=essential)[:limit]
     else:
         result.plan = "conjunctive"
     if len(hits) < limit and len(essential) < len(scored):
@@ -844,13 +887,22 @@ def run_keyword_search(
                 required=must_have,
                 excluded=must_not,
             )
-            more = window(expr, CANDIDATE_CAP, seen)
-            hits += ranked(more, every)[: limit - len(hits)]
+            if inline:
+                found = backend.scored_window(expr, CANDIDATE_CAP, seen)
+                more = [paper_id for paper_id, _ in found]
+                hits += _best_first(found)[: limit - len(hits)]
+            else:
+                more = window(expr, CANDIDATE_CAP, seen)
+                hits += ranked(more, every)[: limit - len(hits)]
             seen += more
             if len(hits) >= limit:
                 break
     result.hits = hits
     return result
+
+
+def _best_first(hits: Hits) -> Hits:
+    return sorted(hits, key=lambda hit: (-hit[1], hit[0]))
 
 
 def _newest_plan(
