@@ -135,17 +135,50 @@ def test_postgresql_keeps_no_word_counts(papers: None) -> None:
     assert not terms.is_stale()
 
 
-def test_index_terms_command_fills_and_status_reports(papers: None, large: None, capsys: Any) -> None:
-    call_command("index", "terms")
+def test_index_keyword_command_merges_fills_and_status_reports(
+    papers: None, large: None, capsys: Any
+) -> None:
+    call_command("index", "keyword")
     out = capsys.readouterr().out
     call_command("index", "status")
     status = capsys.readouterr().out.splitlines()[0]
     if connection.vendor != "sqlite":
-        assert out.startswith("word counts: PostgreSQL counts words with its own index")
+        assert out.startswith("keyword index: PostgreSQL tends its own index")
         return
     count = TermStat.objects.count()
-    assert out.startswith(f"word counts: {count:,} words held by 50+ of 6 papers in ")
+    assert out.startswith("keyword index: merged into one segment in ")
+    assert f"; word counts: {count:,} words held by 50+ of 6 papers in " in out
     assert status.startswith(f"word counts: {count:,} words held by 50+ of 6 papers, filled ")
+
+
+def segments() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(DISTINCT segid) FROM search_paper_fts_idx")
+        return cursor.fetchone()[0]
+
+
+@sqlite_only
+@pytest.mark.django_db(transaction=True)
+def test_merging_leaves_one_segment_and_the_same_results(papers: None) -> None:
+    def automerge(segments: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO search_paper_fts(search_paper_fts, rank) VALUES ('automerge', %s)", [segments]
+            )
+
+    automerge(0)  # FTS5 would merge some as they come (4 a level by default): keep them all apart
+    try:
+        for number in range(12):  # one segment per committed insert
+            paper = record(f"2506.{number:05d}", f"Graphene paper {number}", "Running text.")
+            upsert_papers([paper], now=INGESTED_AT)
+        assert segments() > 1
+        before = run_keyword_search(parse_query("graphene running")).hits
+        assert terms.merge_fulltext_index(pages=1) >= 1
+        assert segments() == 1
+        assert terms.merge_fulltext_index() == 0  # nothing left to do
+        assert run_keyword_search(parse_query("graphene running")).hits == before
+    finally:
+        automerge(4)
 
 
 @sqlite_only

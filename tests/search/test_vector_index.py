@@ -313,7 +313,7 @@ def test_index_command_rebuilds_every_model_and_reports_status(settings, tmp_pat
     ]
     call_command("index", "rebuild")
     out = capsys.readouterr().out
-    assert out.startswith("word counts: ")  # refilled with the vector indexes (see test_terms.py)
+    assert out.startswith("keyword index: ")  # tended with the vector indexes (see test_terms.py)
     assert "m1: 3 vectors (exact scan)" in out and "m2: 1 vectors (exact scan)" in out
     call_command("index", "status", "--model", "m2")
     status = capsys.readouterr().out.splitlines()[1]

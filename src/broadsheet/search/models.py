@@ -33,7 +33,7 @@ class PaperEmbedding(models.Model):
 class TermStat(models.Model):
     """How many papers hold a word of the SQLite full-text index, for the words in many papers.
 
-    A copy of FTS5's vocabulary (`broadsheet index terms`, and the worker after ingest when the corpus has
+    A copy of FTS5's vocabulary (`broadsheet index keyword`, and the worker after ingest when the corpus has
     grown): a query then reads its words' document frequencies in one lookup instead of walking their
     postings. Words not here are counted live (see broadsheet.search.terms).
     """

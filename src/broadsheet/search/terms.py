@@ -8,8 +8,9 @@ reads all its words in one indexed lookup (the index holds Porter stems: a query
 the index's own tokenizer, `index_terms`). A word not in the table was rarer than that when it was filled
 and is counted live, which is cheap for a rare word (`keyword.SqliteBackend.uncached_frequencies`).
 
-The table is filled by `broadsheet index terms` (and `broadsheet index rebuild`), and by the worker after
-an ingest once the corpus has grown by STALE_GROWTH since the last fill. Between fills a stored count is
+The table is filled by `broadsheet index keyword` (and `broadsheet index rebuild`), and by the worker after
+an ingest once the corpus has grown by STALE_GROWTH since the last fill; both first merge the FTS5 index's
+segments into one (`merge_fulltext_index`). Between fills a stored count is
 scaled by the corpus's growth. Corpora under keyword.DF_CACHE_MIN_DOCS papers never use it: their words are
 counted exactly. PostgreSQL keeps no table: its counts come from its GIN index (see keyword.PostgresBackend).
 """
@@ -33,6 +34,7 @@ MAX_TERM_CHARS = 200  # TermStat.term's length; a longer "word" is counted live
 TOKENIZE = "porter unicode61 remove_diacritics 2"
 STEMMER = "search_stemmer"
 STEM_CACHE_SIZE = 100_000
+MERGE_PAGES = 2_000  # FTS5 merge work per transaction (~0.1-0.5 s): how long a writer may wait on upkeep
 _STEMS: dict[str, str | None] = {}
 
 
@@ -115,12 +117,49 @@ def is_stale(using: str = "default") -> bool:
     return abs(count - state.document_count) / state.document_count >= STALE_GROWTH
 
 
+def merge_fulltext_index(using: str = "default", pages: int = MERGE_PAGES) -> int:
+    """Merge the SQLite full-text index's segments into one, `pages` pages of work per transaction.
+
+    FTS5 writes each batch of new papers as a segment and merges them only now and then: a bulk import of
+    1M papers left 15, and every query word is looked up, and its postings merged on the fly, in each of
+    them. One segment made keyword search about a fifth faster at 1M papers (docs/benchmarks.md). FTS5's
+    'merge' command does a bounded amount of that work and does nothing once one segment is left, so
+    writers wait at most one step. Returns the steps that did work (0: already merged, or PostgreSQL)."""
+    from broadsheet.search.keyword import PAPER_FTS
+
+    if not supported(using):
+        return 0
+    connection = connections[using]
+    steps = 0
+    while True:
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            before = connection.connection.total_changes
+            # a negative page count: first gather every segment for one merge (as 'optimize' does),
+            # then do that many pages of it; a positive one would merge only 'usermerge' (4)+ at a level
+            cursor.execute(
+                f"INSERT INTO {PAPER_FTS}({PAPER_FTS}, rank) VALUES ('merge', %s)", [-abs(pages)]
+            )
+            # SQLite's documented test: the command itself counts as one change, work as more
+            if connection.connection.total_changes - before < 2:
+                return steps
+        steps += 1
+
+
+def keyword_upkeep(using: str = "default") -> TermStatsState | None:
+    """Merge the full-text index, then refill the word counts (what `broadsheet index keyword` runs)."""
+    merge_fulltext_index(using)
+    return refresh_term_stats(using)
+
+
 def refresh_if_stale(using: str = "default") -> TermStatsState | None:
     if not is_stale(using):
         return None
-    state = refresh_term_stats(using)
+    state = keyword_upkeep(using)
     if state is not None:
-        logger.info("word counts refreshed: %s words at %s papers", state.term_count, state.document_count)
+        logger.info(
+            "keyword index merged, word counts refilled: %s words at %s papers",
+            state.term_count, state.document_count,
+        )
     return state
 
 

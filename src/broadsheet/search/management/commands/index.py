@@ -1,5 +1,6 @@
-"""`broadsheet index rebuild|terms|status`: rebuild the vector index files from stored embeddings and the
-keyword search's word counts, refill the word counts alone, or describe both.
+"""`broadsheet index rebuild|keyword|status`: rebuild the vector index files from stored embeddings (and
+tend the keyword index), tend the keyword index alone (merge its segments, refill its word counts), or
+describe both.
 
 Rule: the command parses arguments and reports; the work is done by broadsheet.search.vector_index.
 """
@@ -48,7 +49,7 @@ def describe_terms() -> str:
         return f"word counts: not used under {smallest:,} papers (each query counts its words)"
     state = terms.term_stats_state()
     if state is None:
-        return "word counts: never filled; common words are counted per query (run `broadsheet index terms`)"
+        return "word counts: never filled; words are counted per query (run `broadsheet index keyword`)"
     due = " (due for a refill)" if terms.is_stale() else ""
     return (
         f"word counts: {state.term_count:,} words held by {state.min_documents:,}+ of "
@@ -70,16 +71,18 @@ class Command(BaseCommand):
             help="embedding model name (repeatable; default: every model with stored embeddings)",
         )
         actions.add_parser(
-            "terms", help="refill the word counts keyword search reads (SQLite; also done by rebuild)"
+            "keyword",
+            help="merge the full-text index and refill the word counts keyword search reads "
+            "(SQLite; also done by rebuild)",
         )
         status = actions.add_parser("status", help="show each index file and its stored embeddings")
         status.add_argument("--model", action="append", dest="models", metavar="NAME")
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
-        if action in ("terms", "rebuild"):
-            self.refill_terms()
-        if action == "terms":
+        if action in ("keyword", "rebuild"):
+            self.keyword_upkeep()
+        if action == "keyword":
             return
         models = options.get("models") or stored_model_names()
         if action == "status":
@@ -100,13 +103,16 @@ class Command(BaseCommand):
                 f"{model_name}: {len(index):,} vectors ({kind}) in {seconds:.1f} s -> {index.path}"
             )
 
-    def refill_terms(self) -> None:
+    def keyword_upkeep(self) -> None:
         started = time.perf_counter()
+        steps = terms.merge_fulltext_index()
+        merged = time.perf_counter() - started
         state = terms.refresh_term_stats()
         if state is None:
-            self.stdout.write("word counts: PostgreSQL counts words with its own index; nothing to do")
+            self.stdout.write("keyword index: PostgreSQL tends its own index; nothing to do")
             return
         self.stdout.write(
-            f"word counts: {state.term_count:,} words held by {state.min_documents:,}+ of "
-            f"{state.document_count:,} papers in {time.perf_counter() - started:.1f} s"
+            f"keyword index: merged into one segment in {merged:.1f} s ({steps} steps); word counts: "
+            f"{state.term_count:,} words held by {state.min_documents:,}+ of {state.document_count:,} papers "
+            f"in {time.perf_counter() - started - merged:.1f} s"
         )
