@@ -219,8 +219,10 @@ def _abstract_snippet(abstract: str, words: Sequence[str]) -> SafeString:
     if len(abstract) <= 3 * SNIPPET_CHARS:
         return snippet(latex_to_text(abstract), words)
     first = _first_match(abstract, words)
-    start = max(0, first - SNIPPET_CHARS)
-    end = min(len(abstract), first + 2 * SNIPPET_CHARS)
+    # the snippet keeps SNIPPET_CHARS // 4 before the match and the rest after it; LaTeX source is longer
+    # than its text, so half again as much source on each side is enough
+    start = max(0, first - SNIPPET_CHARS // 2)
+    end = min(len(abstract), first + 3 * SNIPPET_CHARS // 2)
     for span in _LATEX_SPANS.finditer(abstract):
         if span.start() >= end:
             break
