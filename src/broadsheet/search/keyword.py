@@ -556,7 +556,7 @@ class SqliteBackend(_Backend):
                 if paper_id in lead_scores
             }
         # higher is better; ties by id, as before
-        return sorted(scores.items(), key=lambda hit: (-hit[1], hit[0]))
+        return _best_first(list(scores.items()))
 
     def title_matches(self, items: Sequence[Item], ids: Sequence[int]) -> set[int]:
         if not ids or not items:
@@ -902,7 +902,9 @@ def run_keyword_search(
 
 
 def _best_first(hits: Hits) -> Hits:
-    return sorted(hits, key=lambda hit: (-hit[1], hit[0]))
+    """Best score first, ties by id (a sort of plain tuples: no key function called per hit)."""
+    ordered = sorted([(-score, paper_id) for paper_id, score in hits])
+    return [(paper_id, -negated) for negated, paper_id in ordered]
 
 
 def _newest_plan(
