@@ -242,6 +242,36 @@ def test_hybrid_fuses_keyword_and_vector_results(vectors: dict[str, int]) -> Non
     assert {hit.card.arxiv_id for hit in results.hits} == set(vectors)  # vectors reach every paper
 
 
+def test_hybrid_runs_the_vector_side_beside_without_changing_this_threads_faiss(
+    vectors: dict[str, int],
+) -> None:
+    """The vector side of a hybrid search runs in a worker thread that sets faiss to one thread; OpenMP's
+    thread count is per thread, so the calling thread (which builds indexes) keeps its own."""
+    import threading
+
+    import faiss
+
+    from broadsheet.search import service
+
+    before = faiss.omp_get_max_threads()
+    seen: list[tuple[str, int]] = []
+    neighbours = service._vector_neighbours
+
+    def spied(*args, **kwargs):
+        seen.append((threading.current_thread().name, faiss.omp_get_max_threads()))
+        return neighbours(*args, **kwargs)
+
+    service._vector_neighbours = spied
+    try:
+        results = search_papers("graphene", mode="hybrid")
+    finally:
+        service._vector_neighbours = neighbours
+    assert ids_of(results)[:2] == ["2501.00001", "2501.00002"]
+    [(thread, threads)] = seen
+    assert thread.startswith("broadsheet-vector") and threads == 1
+    assert faiss.omp_get_max_threads() == before
+
+
 def test_vector_results_obey_phrases_exclusions_and_filters(vectors: dict[str, int]) -> None:
     assert ids_of(search_papers('"neural network"', mode="vector")) == ["2502.00003"]
     assert "2501.00001" not in ids_of(search_papers("carbon -transistors", mode="vector"))
