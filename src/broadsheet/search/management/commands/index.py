@@ -58,10 +58,13 @@ def describe_terms() -> str:
 
 
 class Command(BaseCommand):
-    help = "Rebuild the vector index files from the stored paper embeddings, or show their state."
+    help = (
+        "Rebuild the vector index files from the stored paper embeddings (and tend the keyword index), "
+        "tend the keyword index alone, or show the state of both."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{rebuild,terms,status}")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{rebuild,keyword,status}")
         rebuild = actions.add_parser("rebuild", help="rebuild index files from the PaperEmbedding rows")
         rebuild.add_argument(
             "--model",
