@@ -257,22 +257,17 @@ def _fast_formula_text(source: str) -> str | None:
             if previous == "space" and before_space == "macro":
                 out.pop()
             if name in OLD_FONT_SWITCHES and not arguments:
-                previous = "macro"
+                rendered: str | None = ""
             elif name in _FAST_WRAPPERS and arguments and arguments.count("{") == 1:
-                out.append(arguments[1:-1])
-                previous = "macro"
+                rendered = arguments[1:-1]
             elif arguments:
-                called = _macro_call_text(match.group(0))
-                if called is None:
-                    return None
-                out.append(called)
-                previous = "macro"
+                rendered = _macro_call_text(match.group(0))
             else:
-                symbol = _symbol_text(name)
-                if symbol is None:
-                    return None
-                out.append(symbol)
-                previous = "macro"
+                rendered = _symbol_text(name)
+            if rendered is None:
+                return None
+            out.append(rendered)
+            previous = "macro"
         elif escaped is not None:
             if escaped not in _FAST_ESCAPES:
                 return None

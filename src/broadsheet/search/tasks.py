@@ -1,5 +1,5 @@
-"""Embedding as a job: after every scheduled ingest the worker embeds new and changed papers (and refills
-keyword search's word counts when the corpus has grown: broadsheet.search.terms).
+"""Embedding as a job: after every scheduled ingest the worker embeds new and changed papers (and, once the
+corpus has grown enough, tends the keyword index: merges it and refills its word counts, search.terms).
 
 The job runs the same command a person would (`broadsheet embed`), so the schedule and the CLI cannot
 drift apart. It is queued when an ingest task completes (a huey signal, so ingest needs no knowledge of
@@ -32,7 +32,7 @@ def embed_new_papers() -> None:
         call_command("embed")
     except CommandError as exc:
         logger.warning("embedding after ingest failed: %s", exc)
-    # keyword search's word counts, once the corpus has grown enough to move them (broadsheet.search.terms)
+    # the keyword index's merge and word counts, once the corpus has grown enough to need them
     refresh_if_stale()
 
 

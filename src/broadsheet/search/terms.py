@@ -10,13 +10,14 @@ and is counted live, which is cheap for a rare word (`keyword.SqliteBackend.unca
 
 The table is filled by `broadsheet index keyword` (and `broadsheet index rebuild`), and by the worker after
 an ingest once the corpus has grown by STALE_GROWTH since the last fill; both first merge the FTS5 index's
-segments into one (`merge_fulltext_index`). Between fills a stored count is
-scaled by the corpus's growth. Corpora under keyword.DF_CACHE_MIN_DOCS papers never use it: their words are
-counted exactly. PostgreSQL keeps no table: its counts come from its GIN index (see keyword.PostgresBackend).
+segments into one (`merge_fulltext_index`). Between fills a stored count is scaled by the corpus's growth.
+Corpora under keyword.DF_CACHE_MIN_DOCS papers never use it: their words are counted exactly. PostgreSQL
+keeps no table: its counts come from its GIN index (see keyword.PostgresBackend).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,20 +98,26 @@ def _state(run) -> TermStatsState:
     return TermStatsState(run.document_count, run.term_count, run.min_documents, run.refreshed_at)
 
 
-def is_large(using: str = "default") -> bool:
-    """Whether queries use the table: SQLite, with keyword.DF_CACHE_MIN_DOCS papers or more."""
+def _large_corpus_count(using: str) -> int | None:
+    """The corpus size where queries use the table (SQLite, keyword.DF_CACHE_MIN_DOCS papers or more)."""
     from broadsheet.search.keyword import DF_CACHE_MIN_DOCS, backend_for
 
-    return supported(using) and backend_for(using).document_count() >= DF_CACHE_MIN_DOCS
+    if not supported(using):
+        return None
+    count = backend_for(using).document_count()
+    return count if count >= DF_CACHE_MIN_DOCS else None
+
+
+def is_large(using: str = "default") -> bool:
+    """Whether queries use the table: SQLite, with keyword.DF_CACHE_MIN_DOCS papers or more."""
+    return _large_corpus_count(using) is not None
 
 
 def is_stale(using: str = "default") -> bool:
     """Whether a refill is due: a large corpus never filled, or grown (or shrunk) by STALE_GROWTH since."""
-    from broadsheet.search.keyword import backend_for
-
-    if not is_large(using):
+    count = _large_corpus_count(using)
+    if count is None:
         return False
-    count = backend_for(using).document_count()
     state = term_stats_state(using)
     if state is None or state.document_count == 0:
         return True
@@ -192,14 +199,12 @@ def index_terms(tokens: list[str], using: str = "default") -> dict[str, str]:
         for number, token in enumerate(missing, start=1):
             terms = made.get(number, [])
             _STEMS[token] = terms[0] if len(terms) == 1 else None
-    return {token: _STEMS[token] for token in tokens if _STEMS.get(token)}
+    return {token: term for token in tokens if (term := _STEMS.get(token))}
 
 
 def stored_frequencies(tokens: list[str], count: int, using: str = "default") -> dict[str, int]:
     """The counts in TermStat of those of `tokens` it holds, scaled from the corpus size of the last fill to
     `count` (one statement)."""
-    import json
-
     if not tokens or not supported(using):
         return {}
     terms = index_terms(tokens, using)

@@ -15,21 +15,12 @@ from broadsheet.trending.models import (
     StarSample,
     TrendingScore,
 )
+from broadsheet.trending.score import SCORE_COLUMNS
 
 
 @admin.register(TrendingScore)
 class TrendingScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "paper",
-        "score",
-        "points",
-        "upvotes_local",
-        "upvotes_hf",
-        "views_week",
-        "stars_gained_week",
-        "age_hours",
-        "computed_at",
-    )
+    list_display = ("paper", *SCORE_COLUMNS)
     list_select_related = ("paper",)
     ordering = ("-score",)
     search_fields = ("=paper__arxiv_id",)

@@ -254,16 +254,7 @@ def compute_trending(now: datetime, *, window_days: int = DEFAULT_WINDOW_DAYS) -
             rows,
             update_conflicts=True,
             unique_fields=["paper"],
-            update_fields=[
-                "score",
-                "points",
-                "upvotes_local",
-                "upvotes_hf",
-                "views_week",
-                "stars_gained_week",
-                "age_hours",
-                "computed_at",
-            ],
+            update_fields=list(SCORE_COLUMNS),
             batch_size=500,
         )
         removed, _ = TrendingScore.objects.exclude(computed_at=now).delete()
@@ -274,11 +265,9 @@ def compute_trending(now: datetime, *, window_days: int = DEFAULT_WINDOW_DAYS) -
 # reading
 
 
-
-# A TrendingScore row as TrendingEntry takes it (values_list order)
-SCORE_FIELDS = (
-    "paper_id",
-    "paper__arxiv_id",
+# The columns of a TrendingScore row that compute writes, and the row as TrendingEntry takes it
+# (values_list order)
+SCORE_COLUMNS = (
     "score",
     "points",
     "upvotes_local",
@@ -288,6 +277,7 @@ SCORE_FIELDS = (
     "age_hours",
     "computed_at",
 )
+SCORE_FIELDS = ("paper_id", "paper__arxiv_id", *SCORE_COLUMNS)
 
 
 @dataclass(frozen=True)
