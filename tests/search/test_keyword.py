@@ -277,6 +277,28 @@ def test_many_candidates_take_the_conjunctive_plan(crowded: None, monkeypatch: p
     assert len(result.hits) == 2
 
 
+def test_ranking_by_rare_leading_words_is_bm25_over_every_scored_word(crowded: None) -> None:
+    """rank() with `leading` scores papers holding a word of the rest in a second pass and keeps the
+    leading score of the others; the result is BM25 over all scored words, as one pass over them gives."""
+    backend = keyword.backend_for()
+    rare, paper = keyword.Item(("rare",)), keyword.Item(("paper",))
+    scored = [rare, paper]  # "rare" is in papers 1 and 3; "paper" in the titles of papers 2-11
+    count = backend.document_count()
+    dfs = backend.document_frequencies(["rare", "paper"], 100, count)
+    ids = [paper_id for paper_id, _ in run_keyword_search(parse_query("rare")).hits]
+    assert len(ids) == 2
+    plain = backend.rank(scored, dfs, count, ids)
+    by_id = dict(Paper.objects.values_list("id", "arxiv_id"))
+    assert [by_id[paper_id] for paper_id, _ in plain] == ["2505.00003", "2505.00001"]  # 3 also has "paper"
+    variants = [backend.rank(scored, dfs, count, ids, leading=[rare])]
+    if backend.scores_windows:
+        window = backend.scored_window(keyword.Expr(any_of=(rare,)), 10)
+        variants.append(backend.rank(scored, dfs, count, ids, leading=[rare], lead_scores=dict(window)))
+    for ranked in variants:
+        assert [paper_id for paper_id, _ in ranked] == [paper_id for paper_id, _ in plain]
+        assert [score for _, score in ranked] == pytest.approx([score for _, score in plain], rel=1e-12)
+
+
 # --- hostile text --------------------------------------------------------------------------------------
 
 

@@ -523,38 +523,44 @@ class SqliteBackend(_Backend):
     ) -> Hits:
         """BM25 over the words of `scored`; matching all of them (`every`) reads fewer rows in the range.
 
-        With `leading` (rare words every paper of `ids` holds one of), FTS5 walks the few postings of those
-        and seeks the commoner words' postings only for them: `(leading) AND (scored)` rather than
-        `(scored)`, which hands SQLite every paper holding any scored word, to be checked against `ids` one
-        by one (most of a rank's time at 1M papers). bm25() of that expression counts each leading word
-        twice, so the leading words' score alone is subtracted: the result is BM25 over `scored`, exactly.
+        With `leading` (rare words every paper of `ids` holds one of), each paper's score over the leading
+        words alone comes first (`lead_scores`, or one pass over `ids`); then FTS5 walks the few postings
+        of the leading words and seeks the other scored words' postings only for them: bm25() of
+        `(leading) AND (rest)` is each paper's score over `scored`, exactly, for the papers holding a word
+        of the rest, and the others keep their leading score. Matching `(scored)` instead would hand SQLite
+        every paper holding any scored word, to be checked against `ids` one by one (most of a rank's time
+        at 1M papers). `lead_scores` given: they come from a window of every paper matching `leading`
+        between the lowest and highest of `ids` (scored_window), so the second pass needs no id list.
         """
         if not ids:
             return []
-        bounds = [min(ids), max(ids), json.dumps(list(ids))]
-        sql = (
+        low_high = [min(ids), max(ids)]
+        in_range = (
             f"SELECT rowid, bm25({PAPER_FTS}, %s, %s) FROM {PAPER_FTS} "
-            f"WHERE {PAPER_FTS} MATCH %s AND rowid BETWEEN %s AND %s "
-            "AND +rowid IN (SELECT value FROM json_each(%s))"
+            f"WHERE {PAPER_FTS} MATCH %s AND rowid BETWEEN %s AND %s"
         )
+        among_ids = in_range + " AND +rowid IN (SELECT value FROM json_each(%s))"
         weights = [TITLE_WEIGHT, ABSTRACT_WEIGHT]
-        if every or not leading or len(leading) >= len(scored):
+        rest = [item for item in scored if item not in leading]
+        if every or not leading or not rest:
             match = self.match_text(Expr(every=tuple(scored)) if every else Expr(any_of=tuple(scored)))
-            scores = {paper_id: -score for paper_id, score in self.fetch(sql, [*weights, match, *bounds])}
+            rows = self.fetch(among_ids, [*weights, match, *low_high, json.dumps(list(ids))])
+            # bm25() is negative, best first; scores are returned higher-is-better
+            scores = {paper_id: -score for paper_id, score in rows}
         else:
             lead = self.match_text(Expr(any_of=tuple(leading)))
-            twice = self.fetch(
-                sql, [*weights, f"{lead} AND {self.match_text(Expr(any_of=tuple(scored)))}", *bounds]
-            )
+            pair = f"{lead} AND {self.match_text(Expr(any_of=tuple(rest)))}"
             if lead_scores is None:
-                once = self.fetch(sql, [*weights, lead, *bounds])
+                ids_json = json.dumps(list(ids))
+                once = self.fetch(among_ids, [*weights, lead, *low_high, ids_json])
                 lead_scores = {paper_id: -score for paper_id, score in once}
-            # bm25() is negative, best first: it gives -(2L + R), and L + R = -(2L + R) - L
-            scores = {
-                paper_id: -score - lead_scores[paper_id]
-                for paper_id, score in twice
-                if paper_id in lead_scores
-            }
+                rows = self.fetch(among_ids, [*weights, pair, *low_high, ids_json])
+            else:
+                rows = self.fetch(in_range, [*weights, pair, *low_high])
+            scores = dict(lead_scores)
+            for paper_id, score in rows:
+                if paper_id in scores:
+                    scores[paper_id] = -score
         # higher is better; ties by id, as before
         return _best_first(list(scores.items()))
 
