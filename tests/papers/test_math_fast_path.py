@@ -36,15 +36,20 @@ TAKEN = [
     "$11.45''$",
     "$3'' \\times 3''$",
     "$1--2$",
+    "${{a}}$",  # nested groups
+    "$10^{11}~{\\rm M_{\\odot}}$",
+    "$\\textbf{three reasoning steps}$",  # a wrapper of several words
+    "$M_{\\rm BH} \\sim 10^{8}$",  # a space between a group and a macro is dropped
+    "$L_{\\rm bol} \\sim 10^{46} \\, \\mathrm{erg \\, s^{-1}}$",
+    "${a} \\, b$",
+    "$1.5 \\text{--} 2$",
 ]
 
 REFUSED = [
     "$\\dot M$",  # an argument without braces
     "$\\sqrt{a+b}$",  # an argument of more than one word
-    "$1.5 \\text{--} 2$",
-    "${\\sigma }_{8}$",  # spaces at braces
+    "${\\sigma }_{8}$",  # a space before a brace
     "$128{ \\times }128$",
-    "${{a}}$",  # nested groups
     "$\\unknownmacro x$",
     "$\\leqλ$",
     "$\\mbox{ab}$",  # kept as written by pylatexenc

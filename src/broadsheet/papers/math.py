@@ -188,10 +188,10 @@ def _converter() -> _TextKeepingUnknownMacros:
 
 # The inline formulas most abstracts hold (`$\sim 10^{-3}$`, `$M_{\rm BH}$`, `$\mathcal{L}$`, `$k$`) are
 # converted here without pylatexenc's parser (~0.4 ms a formula; a search page's snippets had a dozen):
-# letters, digits, operators, sub/superscripts, one level of braces, \mathrm-like wrappers, old font
+# letters, digits, operators, sub/superscripts, braces, \mathrm-like wrappers, old font
 # switches, spacing escapes, and macros, each as pylatexenc renders it (asked of pylatexenc once and
 # remembered: a symbol alone, or a macro with its simple braced arguments, `\hat{x}`, `\frac{1}{2}`).
-# Anything else (nested or spaced braces, an argument holding more than one word, an unknown macro) goes
+# Anything else (a space before a brace, a macro argument holding more than one word, an unknown macro) goes
 # to pylatexenc whole. The two agree on every formula of the 91,828-paper corpus this path takes
 # (bench/latex_fast_path.py).
 _FAST_PIECE = re.compile(
@@ -253,11 +253,13 @@ def _fast_formula_text(source: str) -> str | None:
             "name", "arguments", "escaped", "brace", "space", "text"
         )
         if name:
-            # pylatexenc drops a space between two macros
-            if previous == "space" and before_space == "macro":
+            # pylatexenc drops a space between two macros, and between a group and a macro
+            if previous == "space" and before_space in ("macro", "brace"):
                 out.pop()
             if name in OLD_FONT_SWITCHES and not arguments:
                 rendered: str | None = ""
+            elif name in _FAST_WRAPPERS and not arguments and inner.startswith("{", match.end()):
+                rendered = ""  # a wrapper of several words: its group is read as any group
             elif name in _FAST_WRAPPERS and arguments and arguments.count("{") == 1:
                 rendered = arguments[1:-1]
             elif arguments:
@@ -271,18 +273,16 @@ def _fast_formula_text(source: str) -> str | None:
         elif escaped is not None:
             if escaped not in _FAST_ESCAPES:
                 return None
-            if previous == "space" and before_space == "macro":
+            if previous == "space" and before_space in ("macro", "brace"):
                 out.pop()
             out.append(_FAST_ESCAPES[escaped])
             previous = "macro"
         elif brace:
             depth += 1 if brace == "{" else -1
-            if depth > 1 or depth < 0 or previous == "space":
-                return None  # nested groups, and spaces at a brace, follow rules of their own
+            if depth < 0 or previous == "space":
+                return None  # a space before a group follows rules of its own
             previous = "brace"
         elif space:
-            if previous == "brace":
-                return None
             out.append(" ")
             before_space, previous = previous, "space"
         else:
