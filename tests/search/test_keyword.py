@@ -267,14 +267,20 @@ def test_common_words_alone_list_title_matches_first_then_newest(
 
 def test_many_candidates_take_the_conjunctive_plan(crowded: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(keyword, "CANDIDATE_CAP", 1)
+    monkeypatch.setattr(keyword, "FILL_CAP", 1)
     result = run_keyword_search(parse_query("frequent rare"), limit=4)
     assert result.plan == "conjunctive"
     ids = dict(Paper.objects.values_list("id", "arxiv_id"))
-    # the newest paper holding both words (one fits the cap), then the newest holding either
+    # the newest paper holding both words (one fits the cap), then the newest holding either (one fits
+    # the fill)
+    assert [ids[paper_id] for paper_id, _ in result.hits] == ["2505.00003", "2505.00004"]
+    # a larger fill is ranked: of the three newest holding either word, paper 1 has both and "frequent" in
+    # its title; papers 2 and 4 tie, the older first
+    monkeypatch.setattr(keyword, "FILL_CAP", 3)
+    result = run_keyword_search(parse_query("frequent rare"), limit=4)
     assert [ids[paper_id] for paper_id, _ in result.hits] == [
-        "2505.00003", "2505.00004", "2505.00002", "2505.00001",
-    ][: len(result.hits)]
-    assert len(result.hits) == 2
+        "2505.00003", "2505.00001", "2505.00002", "2505.00004",
+    ]
 
 
 def test_ranking_by_rare_leading_words_is_bm25_over_every_scored_word(crowded: None) -> None:

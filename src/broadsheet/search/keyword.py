@@ -12,8 +12,8 @@ The work one query may cost is bounded by a plan made from document frequencies 
 * "rare-words": the papers holding any of the rarest words of S, up to CANDIDATE_CAP papers in all, are
   the candidates (every collection of BEIR size takes this plan, and so do rare words at any size);
 * "conjunctive": when even the rarest word is in more papers, the newest CANDIDATE_CAP holding every
-  word of S are ranked; either plan, when short of results, goes on with the newest holding every word
-  of S, then any;
+  word of S are ranked; either plan, when short of results, goes on with the newest CANDIDATE_CAP
+  holding every word of S, then the best of the newest FILL_CAP holding any;
 * "newest": a query of common words only lists the papers holding all of them, title matches first,
   newest first (no BM25: every candidate would cost a postings scan).
 
@@ -48,6 +48,9 @@ STOP_FRACTION = 0.5
 IDF_BUDGET = 50_000
 # Papers BM25-scored by one query (~3.5 us each with FTS5: ~3.5 ms).
 CANDIDATE_CAP = 1_000
+# Papers holding any scored word that fill a page the other candidates left short: the best of this many
+# newest (each BM25-scored; the fill ranks below every paper holding all the scored words).
+FILL_CAP = 250
 # A query of common words only looks for papers holding all of them among this many newest papers.
 NEWEST_SCAN_ROWS = 200_000
 # With filters, at most this many of the newest text matches are checked against them.
@@ -893,12 +896,13 @@ def run_keyword_search(
                 required=must_have,
                 excluded=must_not,
             )
+            size = CANDIDATE_CAP if every else FILL_CAP
             if inline:
-                found = backend.scored_window(expr, CANDIDATE_CAP, seen)
+                found = backend.scored_window(expr, size, seen)
                 more = [paper_id for paper_id, _ in found]
                 hits += _best_first(found)[: limit - len(hits)]
             else:
-                more = window(expr, CANDIDATE_CAP, seen)
+                more = window(expr, size, seen)
                 hits += ranked(more, every)[: limit - len(hits)]
             seen += more
             if len(hits) >= limit:
