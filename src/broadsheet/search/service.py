@@ -113,7 +113,7 @@ UNMARKED_WORDS = frozenset(
 @dataclass(frozen=True)
 class _WordMatcher:
     """Decides which tokens of a text to mark. `candidates` finds, in one C-level scan of ASCII text, the
-    tokens that start like a query word; only those are stemmed and checked."""
+    tokens that start with the stem of a query word; only those are stemmed and checked."""
 
     stems: frozenset[str]
     prefixes: frozenset[str]
@@ -143,9 +143,10 @@ def _word_matcher(words: tuple[str, ...]) -> _WordMatcher:
     stems = frozenset(_stem(word) for word in words if word and word not in UNMARKED_WORDS)
     prefixes = frozenset(stem[:3] for stem in stems)
     candidates = None
-    if prefixes:
-        alternatives = "|".join(re.escape(prefix) for prefix in sorted(prefixes, key=len, reverse=True))
-        # a token (letters and digits, as TOKEN) that starts with one of the prefixes
+    if stems:
+        alternatives = "|".join(re.escape(stem) for stem in sorted(stems, key=len, reverse=True))
+        # a token (letters and digits, as TOKEN) that starts with one of the stems: a token that matches
+        # does (its stem is a prefix of it), and few others do
         candidates = re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*", re.IGNORECASE)
     return _WordMatcher(stems, prefixes, candidates)
 
