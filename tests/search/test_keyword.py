@@ -265,6 +265,19 @@ def test_common_words_alone_list_title_matches_first_then_newest(
     assert found("frequent zzzunknownzzz") == []  # every word must be in the paper
 
 
+def test_common_words_alone_leave_out_a_word_in_most_papers_when_others_remain(
+    crowded: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keyword, "IDF_BUDGET", 4)
+    result = run_keyword_search(parse_query("common frequent"))
+    assert result.plan == "newest"
+    assert result.dropped_terms == ("common",)  # in all twelve papers
+    assert found("common frequent") == found("frequent")
+    alone = run_keyword_search(parse_query("common"))
+    assert alone.dropped_terms == ()
+    assert len(alone.hits) == 12
+
+
 def test_many_candidates_take_the_conjunctive_plan(crowded: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(keyword, "CANDIDATE_CAP", 1)
     monkeypatch.setattr(keyword, "FILL_CAP", 1)
