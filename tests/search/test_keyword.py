@@ -253,10 +253,12 @@ def test_a_word_in_more_than_half_the_papers_is_left_out(crowded: None) -> None:
     assert found("rare common") == ["2505.00001", "2505.00003"]  # equal scores: the older first
 
 
+@pytest.mark.parametrize("scratch_max", [0, 100])  # titles checked in the index, or in a scratch table
 def test_common_words_alone_list_title_matches_first_then_newest(
-    crowded: None, monkeypatch: pytest.MonkeyPatch
+    crowded: None, monkeypatch: pytest.MonkeyPatch, scratch_max: int
 ) -> None:
     monkeypatch.setattr(keyword, "IDF_BUDGET", 4)
+    monkeypatch.setattr(keyword, "TITLE_SCRATCH_MAX", scratch_max)
     result = run_keyword_search(parse_query("frequent"))
     assert result.plan == "newest"
     assert result.dropped_terms == ()

@@ -38,7 +38,7 @@ from django.db.models import Q
 from broadsheet.ingest.records import normalize_author_name
 from broadsheet.papers.models import Category
 from broadsheet.search.query import TOKEN, ParsedQuery, SearchFilters, tokenize
-from broadsheet.search.terms import stored_frequencies
+from broadsheet.search.terms import TOKENIZE, stored_frequencies
 
 TITLE_WEIGHT = 3.0
 ABSTRACT_WEIGHT = 1.0
@@ -64,6 +64,10 @@ DF_CACHE_SIZE = 50_000
 DF_SAMPLE = 1_000
 ESTIMATES_PER_STATEMENT = 100  # words counted by one UNION ALL statement (SQLite allows 500 terms)
 AUTHORS_PER_NAME_CAP = 10_000  # author rows one `author:` value may stand for
+# Title checks of up to this many papers index their titles apart, in a scratch table (~15 us a paper)
+# rather than walk the words' postings between the lowest and highest id (~1-4 ms at 1M papers).
+TITLE_SCRATCH_MAX = 100
+TITLE_SCRATCH = "search_title_scratch"
 
 # PostgreSQL text search: English stemming and stop words for papers, none for names.
 PG_TEXT_CONFIG = "english"
@@ -586,12 +590,36 @@ class SqliteBackend(_Backend):
     def title_matches(self, items: Sequence[Item], ids: Sequence[int]) -> set[int]:
         if not ids or not items:
             return set()
+        if len(ids) <= TITLE_SCRATCH_MAX:
+            return self._title_matches_apart(items, ids)
         match = self.match_text(Expr(every=tuple(items), title_only=True))
         sql = (
             f"SELECT rowid FROM {PAPER_FTS} WHERE {PAPER_FTS} MATCH %s AND rowid BETWEEN %s AND %s "
             "AND +rowid IN (SELECT value FROM json_each(%s))"
         )
         return {row[0] for row in self.fetch(sql, [match, min(ids), max(ids), json.dumps(list(ids))])}
+
+    def _title_matches_apart(self, items: Sequence[Item], ids: Sequence[int]) -> set[int]:
+        """title_matches for a few papers: their titles in a scratch FTS5 table of the connection's temp
+        schema with the index's tokenizer, matched there, then removed."""
+        with self.cursor() as cursor:
+            cursor.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{TITLE_SCRATCH} "
+                f"USING fts5(title, tokenize='{TOKENIZE}')"
+            )
+            try:
+                cursor.execute(
+                    f"INSERT INTO temp.{TITLE_SCRATCH}(rowid, title) SELECT id, title FROM papers_paper "
+                    "WHERE id IN (SELECT value FROM json_each(%s))",
+                    [json.dumps(list(ids))],
+                )
+                cursor.execute(
+                    f"SELECT rowid FROM temp.{TITLE_SCRATCH} WHERE {TITLE_SCRATCH} MATCH %s",
+                    [self.match_text(Expr(every=tuple(items)))],
+                )
+                return {row[0] for row in cursor.fetchall()}
+            finally:
+                cursor.execute(f"DELETE FROM temp.{TITLE_SCRATCH}")
 
     def matching(self, expr: Expr, ids: Sequence[int]) -> set[int]:
         """Which of `ids` match `expr` (one index probe per id: meant for a page of vector results)."""
