@@ -469,6 +469,7 @@ class SqliteBackend(_Backend):
         return text
 
     def _filter_sql(self, filters: ResolvedFilters) -> tuple[list[str], list[Any]]:
+        """Conditions on `m.rowid` (the paper id) and, for dates, on `p` (papers_paper joined to it)."""
         conditions: list[str] = []
         params: list[Any] = []
         ops = self.connection.ops
@@ -483,13 +484,13 @@ class SqliteBackend(_Backend):
             # correlated subquery does not parse a JSON list per row
             placeholders = ", ".join(["%s"] * len(filters.category_codes))
             conditions.append(
-                "EXISTS (SELECT 1 FROM papers_papercategory c WHERE c.paper_id = p.id "
+                "EXISTS (SELECT 1 FROM papers_papercategory c WHERE c.paper_id = m.rowid "
                 f"AND c.category_id IN ({placeholders}))"
             )
             params.extend(filters.category_codes)
         for group in filters.author_groups:
             conditions.append(
-                "p.id IN (SELECT a.paper_id FROM papers_paperauthor a "
+                "m.rowid IN (SELECT a.paper_id FROM papers_paperauthor a "
                 "WHERE a.author_id IN (SELECT value FROM json_each(%s)))"
             )
             params.append(json.dumps(list(group)))
@@ -512,11 +513,14 @@ class SqliteBackend(_Backend):
             )
             return [row[0] for row in self.fetch(sql, [match, after_id, *skip_params, n])]
         conditions, params = self._filter_sql(filters)
+        # papers_paper only for dates: a category or author condition looks up its own table by id
+        dated = filters.date_from is not None or filters.date_to is not None
+        join = " CROSS JOIN papers_paper p ON p.id = m.rowid" if dated else ""
         # No ORDER BY outside: the subquery streams newest first and the LIMIT stops it early (a sort
         # would read all FILTER_SCAN_CAP rows); the ids are put in order here.
         sql = (
             f"SELECT m.rowid FROM (SELECT rowid FROM {PAPER_FTS} WHERE {PAPER_FTS} MATCH %s AND rowid > %s "
-            "ORDER BY rowid DESC LIMIT %s) m CROSS JOIN papers_paper p ON p.id = m.rowid "
+            f"ORDER BY rowid DESC LIMIT %s) m{join} "
             f"WHERE {' AND '.join(conditions)}{skip} LIMIT %s"
         )
         rows = self.fetch(sql, [match, after_id, FILTER_SCAN_CAP, *params, *skip_params, n])
