@@ -370,13 +370,13 @@ class _Backend:
         """count_token, or an estimate where counting would read many postings (see SqliteBackend)."""
         return self.count_token(token, cap)
 
-    def in_most_papers(self, token: str, count: int) -> bool:
-        """Whether `token` is in more than STOP_FRACTION of the `count` papers: counted on small corpora;
-        on large ones PostgreSQL's text configuration leaves out such words itself (English stop words)."""
+    def in_most_papers(self, tokens: Sequence[str], count: int) -> set[str]:
+        """Those of `tokens` in more than STOP_FRACTION of the `count` papers: counted on small corpora; on
+        large ones PostgreSQL's text configuration leaves out such words itself (English stop words)."""
         if count >= DF_CACHE_MIN_DOCS:
-            return False
+            return set()
         half = int(count * STOP_FRACTION)
-        return self.count_token(token, half + 1) > half
+        return {token for token in tokens if self.count_token(token, half + 1) > half}
 
 
 def _idf(df: int, count: int) -> float:
@@ -413,12 +413,13 @@ class SqliteBackend(_Backend):
     def estimate_token_count(self, token: str, cap: int, count: int) -> int:
         return self.estimate_token_counts([token], cap, count)[token]
 
-    def in_most_papers(self, token: str, count: int) -> bool:
+    def in_most_papers(self, tokens: Sequence[str], count: int) -> set[str]:
         """As the base class; on large corpora from the stored word counts (a word in half the papers is
         among them)."""
         if count < DF_CACHE_MIN_DOCS:
-            return super().in_most_papers(token, count)
-        return stored_frequencies([token], count, self.using).get(token, 0) > count * STOP_FRACTION
+            return super().in_most_papers(tokens, count)
+        stored = stored_frequencies(list(tokens), count, self.using)
+        return {token for token, found in stored.items() if found > count * STOP_FRACTION}
 
     def estimate_token_counts(self, tokens: Sequence[str], cap: int, count: int) -> Dfs:
         """Papers holding each token on a large corpus, in one statement: counted exactly up to DF_SAMPLE,
@@ -894,7 +895,8 @@ def run_keyword_search(
     if not scored:
         if absent and len(absent) == len(terms) and not required:
             return result  # every free word is missing from the index: nothing can match
-        ubiquitous = [item for item in terms if backend.in_most_papers(item.tokens[0], count)]
+        most = backend.in_most_papers([token for item in terms for token in item.tokens], count)
+        ubiquitous = [item for item in terms if set(item.tokens) <= most]
         return _newest_plan(backend, result, terms, required, excluded, resolved, limit, absent, ubiquitous)
 
     def window(expr: Expr, n: int, skip: Sequence[int] = ()) -> list[int]:
