@@ -109,15 +109,34 @@ def test_author_names_match_by_words_initials_and_accents(corpus: dict[str, int]
     assert find_author_ids("!!!") == []
 
 
+@pytest.mark.parametrize("walk_per_id", [0, 50])  # probe each id, or walk the postings
 def test_filter_matching_keeps_papers_with_the_phrases_and_without_the_exclusions(
-    corpus: dict[str, int],
+    corpus: dict[str, int], monkeypatch: pytest.MonkeyPatch, walk_per_id: int
 ) -> None:
+    monkeypatch.setattr(keyword, "WALK_POSTINGS_PER_ID", walk_per_id)
     ids = list(corpus.values())
     assert filter_matching(parse_query('"neural network"'), ids) == {corpus["2502.00003"]}
     assert filter_matching(parse_query("anything -graphene"), ids) == {
         corpus[arxiv_id] for arxiv_id in ("2502.00003", "2502.00004", "2503.00005")
     }
     assert filter_matching(parse_query("no operators"), ids) == set(ids)
+    assert filter_matching(parse_query('"neural network" -graphene'), ids) == {corpus["2502.00003"]}
+    assert filter_matching(parse_query('"neural network"'), [corpus["2501.00001"]]) == set()
+
+
+def test_papers_passing_keeps_live_papers_that_pass_the_filters(corpus: dict[str, int]) -> None:
+    ids = list(corpus.values())
+
+    def passing(text: str) -> set[str]:
+        resolved = keyword.resolve_filters(parse_query(text).filters)
+        by_id = {paper_id: arxiv_id for arxiv_id, paper_id in corpus.items()}
+        return {by_id[paper_id] for paper_id in keyword.papers_passing(resolved, ids)}
+
+    assert passing("cat:cond-mat") == {"2501.00001", "2501.00002"}
+    assert passing("cat:cond-mat from:2025-02") == {"2501.00002"}
+    assert passing("author:lovelace") == {"2501.00001"}
+    upsert_papers([PaperRecord("2501.00002", deleted=True, datestamp=date(2025, 12, 1))], now=INGESTED_AT)
+    assert passing("cat:cond-mat") == {"2501.00001"}
 
 
 # --- the index follows every write -------------------------------------------------------------------

@@ -134,9 +134,12 @@ def test_deleted_papers_are_never_found(corpus: dict[str, int]) -> None:
 def test_a_deleted_paper_still_in_the_vector_index_is_never_shown(vectors: dict[str, int]) -> None:
     # deleted after the index was built, before the embed job removed it from the index
     upsert_papers([PaperRecord("2501.00001", deleted=True, datestamp=date(2025, 12, 1))], now=INGESTED_AT)
-    for mode in ("vector", "hybrid"):
-        found = ids_of(search_papers("graphene transistors", mode=mode))
-        assert "2501.00001" not in found and "2501.00002" in found
+    # unfiltered, and through each check of the vector side: filters, an exclusion, a date range
+    texts = ("graphene transistors", "graphene cat:cond-mat", "graphene -zzzunrelated", "graphene from:2024-01")
+    for text in texts:
+        for mode in ("vector", "hybrid"):
+            found = ids_of(search_papers(text, mode=mode))
+            assert "2501.00001" not in found and "2501.00002" in found, (text, mode)
 
 
 @pytest.mark.parametrize(
