@@ -153,7 +153,7 @@ def _new_ivf(ids: np.ndarray, vectors: np.ndarray):  # -> faiss.IndexIVFScalarQu
         quantizer, dim, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
     )
     index.own_fields = True
-    quantizer.this.disown()  # the index frees its quantizer
+    quantizer.this.disown()  # type: ignore[attr-defined]  # SWIG: the index frees its quantizer
     # Each dimension's 8-bit range is its min..max over the training rows, widened by 10% on each side:
     # a later vector beyond the range is clipped, and papers added after the build may reach further.
     index.sq.rangestat_arg = RANGE_MARGIN
@@ -295,7 +295,7 @@ class VectorIndex:
         import faiss
 
         try:
-            ivf = faiss.read_index(str(self.path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+            ivf: Any = faiss.read_index(str(self.path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
         except RuntimeError as exc:
             raise VectorIndexError(f"{self.path} could not be read: {exc}") from exc
         ivf.nprobe = min(ivf.nlist, PROBED_LISTS)
@@ -416,6 +416,7 @@ class VectorIndex:
         """Write `contents` as a flat file or an inverted file, whichever its size calls for."""
         count = contents.count()
         if count <= self.exact_max_vectors:
+            table: np.ndarray | None
             if contents.ivf is not None:
                 ids, decoded = _ivf_rows(contents.ivf)
                 table = decoded.astype(np.float16)

@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
@@ -388,7 +388,7 @@ def period_papers(
 
     # the ranked head: papers with a signal; bounded by what the signals cover, not by the corpus. Read
     # as "pk IN (the signal table)" so that the database walks the small table, not the period's papers
-    head_by_id = {}
+    head_by_id: dict[int, tuple[Any, ...]] = {}
     for signal_table in (TrendingScore, HfPaperInfo):
         with_signal = papers.filter(pk__in=signal_table.objects.values("paper_id")).order_by()
         head_by_id.update((row[0], row) for row in with_signal.values_list("pk", "announced_on", "arxiv_id"))

@@ -70,7 +70,7 @@ class Command(BaseCommand):
         if settings.EMAIL_BACKEND.endswith("EmlFileBackend"):
             self.stdout.write(
                 f"Email: no SMTP server configured (BROADSHEET_SMTP_URL); sign-in links, confirmations and "
-                f"digests are written as .eml files to {settings.EMAIL_FILE_PATH}"
+                f"digests are written as .eml files to {getattr(settings, 'EMAIL_FILE_PATH', '')}"
             )
         else:
             self.stdout.write(f"Email: sent through {settings.EMAIL_HOST}:{settings.EMAIL_PORT}")
