@@ -135,8 +135,9 @@ def test_a_deleted_paper_still_in_the_vector_index_is_never_shown(vectors: dict[
     # deleted after the index was built, before the embed job removed it from the index
     upsert_papers([PaperRecord("2501.00001", deleted=True, datestamp=date(2025, 12, 1))], now=INGESTED_AT)
     # unfiltered, and through each check of the vector side: filters, an exclusion, a date range
-    texts = ("graphene transistors", "graphene cat:cond-mat", "graphene -zzzunrelated", "graphene from:2024-01")
-    for text in texts:
+    for text in (
+        "graphene transistors", "graphene cat:cond-mat", "graphene -zzzunrelated", "graphene from:2024-01",
+    ):
         for mode in ("vector", "hybrid"):
             found = ids_of(search_papers(text, mode=mode))
             assert "2501.00001" not in found and "2501.00002" in found, (text, mode)
