@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from django.db import connection
 
 from broadsheet.ingest.records import PaperRecord
 from broadsheet.ingest.upsert import upsert_papers
-from broadsheet.search.bulk import FULLTEXT, _migration_triggers, deferred_fulltext_inserts, repair_fulltext
+from broadsheet.papers.models import Paper
+from broadsheet.search.bulk import (
+    BULK_WAL_PAGES,
+    FULLTEXT,
+    _migration_triggers,
+    deferred_fulltext_inserts,
+    repair_fulltext,
+)
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="FTS5 triggers exist on SQLite only")
@@ -129,3 +137,24 @@ def test_postgresql_needs_no_deferral():
     with deferred_fulltext_inserts():
         upsert_papers([record(9, "Generated column", ["Ada Lovelace"])], now=NOW)
     assert repair_fulltext() is False
+
+
+@sqlite_only
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_import_checkpoints_seldom_then_restores_the_setting_and_empties_the_wal():
+    def autocheckpoint() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return int(cursor.fetchone()[0])
+
+    before = autocheckpoint()
+    with deferred_fulltext_inserts():
+        assert autocheckpoint() == max(before, BULK_WAL_PAGES)
+        upsert_papers([record(2, "Sparse retrieval", ["Alan Turing"])], now=NOW)
+    assert autocheckpoint() == before
+    wal = Path(f"{connection.settings_dict['NAME']}-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert matches("search_paper_fts", "sparse") == [Paper.objects.get().id]
+    with pytest.raises(RuntimeError), deferred_fulltext_inserts():
+        raise RuntimeError("the import died")
+    assert autocheckpoint() == before
