@@ -123,3 +123,14 @@ def load_broadsheet() -> None:
 @pytest.fixture
 def broadsheet(db) -> None:
     load_broadsheet()
+
+
+@pytest.fixture(autouse=True)
+def _hub_connections_closed():
+    """huggingface_hub keeps its HTTP connections open across calls; one left open keeps a live-server
+    request thread, and its database connection, alive past the test (PostgreSQL then refuses to drop the
+    test database at the end of the run)."""
+    yield
+    from huggingface_hub.utils import close_session
+
+    close_session()
