@@ -352,7 +352,8 @@ class _Backend:
         raise NotImplementedError
 
     def document_frequencies(self, tokens: Sequence[str], cap: int, count: int) -> Dfs:
-        """Papers holding each of `tokens`, counted up to `cap` (cached on large corpora)."""
+        """Papers holding each of `tokens`, counted up to `cap` (cached on large corpora; SQLite's stored
+        counts of the words in many papers are given whole, past `cap`)."""
         if count < DF_CACHE_MIN_DOCS:
             return {token: self.count_token(token, cap) for token in tokens}
         prefix = f"{self.connection.vendor}:{self.connection.settings_dict.get('NAME')}"
@@ -378,14 +379,6 @@ class _Backend:
         """count_token, or an estimate where counting would read many postings (see SqliteBackend)."""
         return self.count_token(token, cap)
 
-    def in_most_papers(self, tokens: Sequence[str], count: int) -> set[str]:
-        """Those of `tokens` in more than STOP_FRACTION of the `count` papers: counted on small corpora; on
-        large ones PostgreSQL's text configuration leaves out such words itself (English stop words)."""
-        if count >= DF_CACHE_MIN_DOCS:
-            return set()
-        half = int(count * STOP_FRACTION)
-        return {token for token in tokens if self.count_token(token, half + 1) > half}
-
 
 def _idf(df: int, count: int) -> float:
     """BM25's IDF with FTS5's floor: a word in half the documents or more still counts a little."""
@@ -410,9 +403,9 @@ class SqliteBackend(_Backend):
         return int(rows[0][0])
 
     def uncached_frequencies(self, tokens: Sequence[str], cap: int, count: int) -> Dfs:
-        """The stored counts of the words in many papers (broadsheet.search.terms); others counted live."""
-        stored = stored_frequencies(list(tokens), count, self.using)
-        found = {token: min(cap, value) for token, value in stored.items()}
+        """The stored counts of the words in many papers (broadsheet.search.terms), whole: they cost nothing
+        more past `cap`, and tell a word in most papers (run_keyword_search); others counted live."""
+        found = stored_frequencies(list(tokens), count, self.using)
         rest = [token for token in tokens if token not in found]
         if rest:
             found.update(self.estimate_token_counts(rest, cap, count))
@@ -420,14 +413,6 @@ class SqliteBackend(_Backend):
 
     def estimate_token_count(self, token: str, cap: int, count: int) -> int:
         return self.estimate_token_counts([token], cap, count)[token]
-
-    def in_most_papers(self, tokens: Sequence[str], count: int) -> set[str]:
-        """As the base class; on large corpora from the stored word counts (a word in half the papers is
-        among them)."""
-        if count < DF_CACHE_MIN_DOCS:
-            return super().in_most_papers(tokens, count)
-        stored = stored_frequencies(list(tokens), count, self.using)
-        return {token for token, found in stored.items() if found > count * STOP_FRACTION}
 
     def estimate_token_counts(self, tokens: Sequence[str], cap: int, count: int) -> Dfs:
         """Papers holding each token on a large corpus, in one statement: counted exactly up to DF_SAMPLE,
@@ -918,7 +903,10 @@ def run_keyword_search(
     if resolved.matches_nothing or count == 0 or limit <= 0:
         return result
 
-    probe_cap = IDF_BUDGET + 1
+    stop_df = count * STOP_FRACTION
+    # a small corpus is counted past half its size, so that a word in most papers is known as one (a large
+    # one's common words come whole from the stored counts on SQLite)
+    probe_cap = IDF_BUDGET + 1 if count >= DF_CACHE_MIN_DOCS else max(IDF_BUDGET, int(stop_df)) + 1
     dfs = backend.document_frequencies(
         [token for item in terms + required for token in item.tokens], probe_cap, count
     )
@@ -929,7 +917,6 @@ def run_keyword_search(
     def cost(item: Item) -> int:
         return sum(dfs[token] for token in item.tokens)
 
-    stop_df = count * STOP_FRACTION
     # phrases must match anyway; a rare one also ranks (bm25 counts a phrase's occurrences)
     candidates = terms + [item for item in required if item not in terms]
     informative = [item for item in candidates if 0 < df(item) <= stop_df and cost(item) <= IDF_BUDGET]
@@ -947,8 +934,7 @@ def run_keyword_search(
     if not scored:
         if absent and len(absent) == len(terms) and not required:
             return result  # every free word is missing from the index: nothing can match
-        most = backend.in_most_papers([token for item in terms for token in item.tokens], count)
-        ubiquitous = [item for item in terms if set(item.tokens) <= most]
+        ubiquitous = [item for item in terms if df(item) > stop_df]
         return _newest_plan(backend, result, terms, required, excluded, resolved, limit, absent, ubiquitous)
 
     def window(expr: Expr, n: int, skip: Sequence[int] = ()) -> list[int]:
